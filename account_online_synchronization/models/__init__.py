@@ -1,0 +1,5 @@
+from . import res_company
+from . import online_link
+from . import online_account
+from . import account_journal
+from . import account_bank_statement_line

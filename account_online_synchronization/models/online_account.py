@@ -1,0 +1,236 @@
+from datetime import date, timedelta
+
+from odoo import _, api, fields, models
+from odoo.addons.base.models.res_bank import sanitize_account_number
+from odoo.exceptions import UserError
+from odoo.tools import SQL, split_every
+
+from ..providers import MalformedResponse
+
+#: Days re-requested before the last synchronized date, so late-booked lines are never lost.
+OVERLAP_DAYS = 7
+#: Statement lines created (and committed) at a time.
+CHUNK_SIZE = 500
+#: Default history of a new account when no first synchronization date is given.
+DEFAULT_HISTORY_DAYS = 90
+
+#: Context that skips what a bank import does not need: the "created" chatter message per entry.
+IMPORT_CONTEXT = {"mail_create_nolog": True, "mail_create_nosubscribe": True, "tracking_disable": True}
+
+
+class OnlineAccount(models.Model):
+    """A bank account reached through an online connection."""
+
+    _name = "online.account"
+    _description = "Online Bank Account"
+    _order = "link_id, name, id"
+    _check_company_auto = True
+
+    name = fields.Char(required=True)
+    link_id = fields.Many2one("online.link", string="Connection", required=True, ondelete="cascade", index=True)
+    company_id = fields.Many2one(related="link_id.company_id", store=True, index=True)
+    provider_account_id = fields.Char(string="Provider Account ID", required=True, readonly=True)
+    account_number = fields.Char(readonly=True)
+    currency_id = fields.Many2one("res.currency", required=True, readonly=True)
+    balance = fields.Monetary(string="Bank Balance", readonly=True)
+    journal_balance = fields.Monetary(compute="_compute_journal_balance")
+    balance_difference = fields.Monetary(
+        compute="_compute_journal_balance",
+        help="Bank balance minus the total of the journal's statement lines. It is not zero when "
+             "history before the first synchronization date is missing from the journal.",
+    )
+    journal_ids = fields.One2many("account.journal", "online_account_id", string="Journals")
+    journal_id = fields.Many2one("account.journal", compute="_compute_journal_id")
+    first_sync_date = fields.Date(
+        string="First Synchronization Date",
+        help="Transactions booked before this date are not imported.",
+    )
+    last_sync = fields.Date(
+        string="Synchronized Until", readonly=True,
+        help="Every transaction booked up to this date has been imported.",
+    )
+    last_sync_imported = fields.Integer(string="Imported by Last Synchronization", readonly=True)
+    pending_count = fields.Integer(
+        string="Pending Transactions", readonly=True,
+        help="Transactions the bank has not posted yet; they are imported once posted.",
+    )
+
+    _sql_constraints = [
+        ("provider_account_unique", "unique(link_id, provider_account_id)",
+         "This bank account is already part of the connection."),
+    ]
+
+    @api.depends("journal_ids")
+    def _compute_journal_id(self):
+        for account in self:
+            account.journal_id = account.journal_ids[:1]
+
+    @api.depends("balance", "journal_ids")
+    def _compute_journal_balance(self):
+        totals = dict(self.env["account.bank.statement.line"]._read_group(
+            [("journal_id", "in", self.journal_ids.ids), ("state", "=", "posted")],
+            ["journal_id"], ["amount:sum"],
+        ))
+        for account in self:
+            account.journal_balance = totals.get(account.journal_id, 0.0)
+            account.balance_difference = account.balance - account.journal_balance
+
+    # synchronization ---------------------------------------------------------
+
+    def _synchronize(self, provider, tokens, unattended):
+        """Import the account's new posted transactions into its journal, a chunk at a time.
+
+        After each committed chunk the synchronized date moves to the last
+        booking date it holds; it reaches today only once everything is in.
+        """
+        self.ensure_one()
+        today = fields.Date.today()
+        posted, pending_count = self._fetch_bank_transactions(provider, tokens, self._fetch_start_date(), unattended)
+        imported = 0
+        statements = {}
+        sync_time = fields.Datetime.now()
+        for chunk in split_every(CHUNK_SIZE, posted, list):
+            new = self._filter_new(chunk)
+            if new:
+                with self.env.cr.savepoint():
+                    self._create_statement_lines(new, statements, sync_time)
+                imported += len(new)
+            if not self.last_sync or chunk[-1].booking_date > self.last_sync:
+                self.last_sync = min(chunk[-1].booking_date, today)
+            self.link_id._commit()
+        self.write({"last_sync": today, "last_sync_imported": imported, "pending_count": pending_count})
+
+    def _fetch_start_date(self):
+        """First booking date to ask the bank for, clamped to what the bank keeps."""
+        today = fields.Date.today()
+        start = self.first_sync_date or today - timedelta(days=DEFAULT_HISTORY_DAYS)
+        if self.last_sync:
+            start = max(start, self.last_sync - timedelta(days=OVERLAP_DAYS))
+        limit = self.link_id.institution_max_history_days
+        if limit and start < today - timedelta(days=limit):
+            oldest = today - timedelta(days=limit)
+            self.link_id.message_post(body=_(
+                "%(bank)s only gives the last %(days)s days of history: transactions of %(account)s booked "
+                "before %(oldest)s could not be fetched. Import them from a bank statement file if you need them.",
+                bank=self.link_id.name, days=limit, account=self.name, oldest=oldest,
+            ))
+            start = oldest
+        return start
+
+    def _fetch_bank_transactions(self, provider, tokens, date_from, unattended):
+        """Return the posted transactions (unique ids, sorted by date) and the number of pending ones."""
+        posted = {}
+        pending_count = 0
+        cursor = None
+        while True:
+            page = provider.list_transactions(
+                tokens, self.provider_account_id, date_from, cursor=cursor, unattended=unattended,
+            )
+            for transaction in page.transactions:
+                if transaction.is_posted:
+                    posted.setdefault(transaction.id, transaction)
+                else:
+                    pending_count += 1
+            if not page.next_cursor:
+                break
+            if page.next_cursor == cursor:
+                raise MalformedResponse(_("The bank returned the same page twice; the synchronization stopped."))
+            cursor = page.next_cursor
+        return sorted(posted.values(), key=lambda t: (t.booking_date, t.id)), pending_count
+
+    def _filter_new(self, transactions):
+        """Drop the transactions already imported into this account, in one indexed query."""
+        self.env["account.bank.statement.line"].flush_model(["online_account_id", "online_transaction_identifier"])
+        self.env.cr.execute(SQL(
+            """SELECT online_transaction_identifier FROM account_bank_statement_line
+                WHERE online_account_id = %s AND online_transaction_identifier = ANY(%s)""",
+            self.id, [t.id for t in transactions],
+        ))
+        known = {row[0] for row in self.env.cr.fetchall()}
+        return [t for t in transactions if t.id not in known]
+
+    def _create_statement_lines(self, transactions, statements, sync_time):
+        """Create the statement lines of ``transactions`` and file them into statements.
+
+        ``statements`` maps a period label to its statement for the run started at ``sync_time``.
+        """
+        journal = self.journal_id
+        currency = journal.currency_id or journal.company_id.currency_id
+        foreign_currencies = self._get_currencies({t.foreign_currency for t in transactions if t.foreign_currency})
+        partners = self._match_partners(transactions)
+        vals_list = []
+        for transaction in transactions:
+            if transaction.currency != currency.name:
+                raise MalformedResponse(_(
+                    "Transaction %(id)s is in %(currency)s but %(journal)s is in %(journal_currency)s.",
+                    id=transaction.id, currency=transaction.currency, journal=journal.name,
+                    journal_currency=currency.name,
+                ))
+            vals = {
+                "journal_id": journal.id,
+                "date": transaction.booking_date,
+                "payment_ref": transaction.label or transaction.counterparty_name or "/",
+                "amount": float(transaction.amount),
+                "partner_name": transaction.counterparty_name or False,
+                "account_number": transaction.counterparty_account or False,
+                "partner_id": partners.get(sanitize_account_number(transaction.counterparty_account), False),
+                "online_transaction_identifier": transaction.id,
+                "online_account_id": self.id,
+                "transaction_details": transaction.raw,
+            }
+            foreign = foreign_currencies.get(transaction.foreign_currency)
+            if foreign and foreign != currency and transaction.foreign_amount is not None:
+                vals.update(foreign_currency_id=foreign.id, amount_currency=float(transaction.foreign_amount))
+            vals_list.append(vals)
+        lines = self.env["account.bank.statement.line"].with_context(**IMPORT_CONTEXT).create(vals_list)
+        journal._online_sync_file_into_statements(lines, statements, sync_time)
+
+    def _get_currencies(self, codes):
+        """Map ISO codes to currencies, activating the inactive ones; an unknown code stops the import."""
+        currencies = self.env["res.currency"].with_context(active_test=False).search([("name", "in", list(codes))])
+        unknown = set(codes) - set(currencies.mapped("name"))
+        if unknown:
+            raise MalformedResponse(_("The bank sent an unknown currency code: %(codes)s.", codes=", ".join(sorted(unknown))))
+        currencies.filtered(lambda currency: not currency.active).sudo().active = True
+        return {currency.name: currency for currency in currencies}
+
+    def _match_partners(self, transactions):
+        """Map sanitized counterparty account numbers to the partner owning them, when there is one."""
+        numbers = {sanitize_account_number(t.counterparty_account) for t in transactions if t.counterparty_account}
+        if not numbers:
+            return {}
+        bank_accounts = self.env["res.partner.bank"].search([
+            ("sanitized_acc_number", "in", list(numbers)),
+            ("company_id", "in", (False, self.company_id.id)),
+        ])
+        owners = {}
+        for bank_account in bank_accounts:
+            owners.setdefault(bank_account.sanitized_acc_number, set()).add(bank_account.partner_id.id)
+        return {number: partner_ids.pop() for number, partner_ids in owners.items() if len(partner_ids) == 1}
+
+    # journal linking ---------------------------------------------------------
+
+    def _link_to_journal(self, journal=None, first_sync_date=None):
+        """Link the account to ``journal``, or to a new bank journal when none is given."""
+        self.ensure_one()
+        if not journal:
+            journal = self.env["account.journal"].create({
+                "name": self.name,
+                "type": "bank",
+                "company_id": self.company_id.id,
+                "currency_id": self.currency_id != self.company_id.currency_id and self.currency_id.id,
+                "bank_acc_number": self.account_number or False,
+            })
+        journal_currency = journal.currency_id or journal.company_id.currency_id
+        if journal_currency != self.currency_id:
+            raise UserError(_(
+                "%(account)s is in %(currency)s: it cannot feed %(journal)s, which is in %(journal_currency)s.",
+                account=self.name, currency=self.currency_id.name, journal=journal.name,
+                journal_currency=journal_currency.name,
+            ))
+        if not self.currency_id.active:
+            self.currency_id.active = True
+        journal.write({"online_account_id": self.id, "bank_statements_source": "online_sync"})
+        self.first_sync_date = first_sync_date or self.first_sync_date or date.today() - timedelta(
+            days=DEFAULT_HISTORY_DAYS)
+        return journal

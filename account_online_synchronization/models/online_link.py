@@ -1,0 +1,404 @@
+import logging
+import secrets
+from contextlib import contextmanager
+from datetime import timedelta
+
+from markupsafe import Markup
+
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError
+from odoo.tools import SQL
+
+from ..providers import PROVIDERS, MFARequired, ProviderError, ReauthRequired, get_provider
+
+_logger = logging.getLogger(__name__)
+
+#: First key of the PostgreSQL advisory lock taken while a link synchronizes.
+LOCK_NAMESPACE = 0x0B5C
+#: A link synchronized less than this long ago is skipped by the scheduler.
+MIN_REFRESH_INTERVAL = timedelta(hours=1)
+
+
+class OnlineLink(models.Model):
+    """One consent at one institution through one aggregator, for one company."""
+
+    _name = "online.link"
+    _description = "Online Bank Connection"
+    _inherit = ["mail.thread"]
+    _order = "name, id"
+    _check_company_auto = True
+
+    name = fields.Char(string="Institution", required=True, tracking=True)
+    company_id = fields.Many2one("res.company", required=True, default=lambda self: self.env.company, index=True)
+    provider = fields.Selection(
+        selection=lambda self: [(code, cls.name) for code, cls in PROVIDERS.items()],
+        required=True, default="sandbox", readonly=True,
+    )
+    institution_identifier = fields.Char(string="Institution ID", readonly=True)
+    institution_unattended_refresh = fields.Boolean(
+        string="Allows Automatic Refresh", default=True, readonly=True,
+        help="Some institutions refuse refreshes without the user present: synchronize them manually.",
+    )
+    institution_max_history_days = fields.Integer(
+        string="History Limit (days)", readonly=True,
+        help="How far back the institution gives transactions; 0 when unknown.",
+    )
+    state = fields.Selection(
+        selection=[
+            ("connected", "Connected"),
+            ("action_required", "Action Required"),
+            ("error", "Error"),
+            ("disconnected", "Disconnected"),
+        ],
+        default="connected", required=True, readonly=True, tracking=True, index=True,
+    )
+    auto_sync = fields.Boolean(
+        string="Automatic Synchronization", default=True, tracking=True,
+        help="Fetch new transactions with the scheduled action (every 12 hours by default).",
+    )
+    last_refresh = fields.Datetime(string="Last Successful Refresh", readonly=True)
+    last_attempt = fields.Datetime(string="Last Attempt", readonly=True, index=True)
+    next_refresh = fields.Datetime(compute="_compute_next_refresh")
+    consent_expiry = fields.Datetime(string="Consent Valid Until", readonly=True)
+    account_ids = fields.One2many("online.account", "link_id", string="Accounts")
+    account_count = fields.Integer(compute="_compute_account_count")
+    provider_tokens = fields.Json(groups="base.group_system", copy=False)
+    error_code = fields.Char(readonly=True, copy=False)
+    error_message = fields.Text(readonly=True, copy=False)
+    error_reference = fields.Char(
+        readonly=True, copy=False, index=True,
+        help="Give this reference to support: it identifies the last failure.",
+    )
+    manual_only_notified = fields.Boolean(readonly=True, copy=False)
+    sandbox_scenario = fields.Selection(
+        selection=[
+            ("normal", "Normal"),
+            ("mfa", "Security code required"),
+            ("consent_expired", "Consent expired"),
+            ("rate_limited", "One refresh per day (rate limited)"),
+            ("down", "Bank unavailable"),
+        ],
+        default="normal",
+        help="Sandbox only: makes the demo bank answer as a real one does when something goes wrong.",
+    )
+
+    @api.depends("auto_sync")
+    def _compute_next_refresh(self):
+        nextcall = self.env.ref(
+            "account_online_synchronization.ir_cron_fetch_online_transactions", raise_if_not_found=False,
+        )
+        nextcall = nextcall.sudo().active and nextcall.sudo().nextcall
+        for link in self:
+            link.next_refresh = nextcall if link.auto_sync and link.state != "disconnected" else False
+
+    @api.depends("account_ids")
+    def _compute_account_count(self):
+        for link in self:
+            link.account_count = len(link.account_ids)
+
+    # provider access ---------------------------------------------------------
+
+    def _get_provider(self):
+        self.ensure_one()
+        return get_provider(self.provider, self._get_provider_config())
+
+    def _get_provider_config(self):
+        self.ensure_one()
+        if self.provider == "sandbox":
+            return {"scenario": self.sandbox_scenario}
+        return {}
+
+    def _get_tokens(self):
+        self.ensure_one()
+        return self.sudo().provider_tokens or {}
+
+    def _set_tokens(self, tokens):
+        self.ensure_one()
+        self.sudo().provider_tokens = tokens
+
+    # locking -----------------------------------------------------------------
+
+    @contextmanager
+    def _sync_lock(self):
+        """Hold a session-level advisory lock on the link; yield whether it was obtained.
+
+        It survives the commits made while importing and is released when the
+        block ends, or by PostgreSQL when the worker dies.
+        """
+        self.ensure_one()
+        cr = self.env.cr
+        cr.execute(SQL("SELECT pg_try_advisory_lock(%s, %s)", LOCK_NAMESPACE, self.id))
+        locked = cr.fetchone()[0]
+        try:
+            yield locked
+        finally:
+            if locked:
+                cr.execute(SQL("SELECT pg_advisory_unlock(%s, %s)", LOCK_NAMESPACE, self.id))
+
+    def _commit(self):
+        """Commit the work done so far, except inside tests."""
+        if self.env["account.move"]._can_commit():
+            self.env.cr.commit()
+
+    # buttons -----------------------------------------------------------------
+
+    def action_fetch_transactions(self):
+        """Synchronize every linked account now (the user is present)."""
+        self._check_resynchronizable()
+        failures = self._fetch_transactions(unattended=False)
+        return self._sync_result_notification(failures)
+
+    def action_fetch_accounts(self):
+        """Look for accounts added at the bank and offer to link them to journals."""
+        self._check_manager()
+        self._check_resynchronizable()
+        self.ensure_one()
+        try:
+            new_accounts = self._fetch_accounts()
+        except ProviderError as error:
+            self._handle_sync_error(error)
+            return self._sync_result_notification(self)
+        self._clear_error()
+        if not new_accounts:
+            return self._notification(_("No new account was found at %(bank)s.", bank=self.name), "info")
+        return self.env["online.link.connect"]._open_account_step(self, new_accounts)
+
+    def action_update_credentials(self):
+        """Send the user through the aggregator's flow to update the bank credentials."""
+        return self._restart_consent("update", _("Credentials updated at %(bank)s."))
+
+    def action_reconnect(self):
+        """Renew an expired or revoked consent, keeping accounts, journals and lines."""
+        return self._restart_consent("renew", _("Consent renewed at %(bank)s."))
+
+    def action_disconnect(self):
+        """Revoke the consent; journals keep every statement and line already imported."""
+        self._check_manager()
+        for link in self.filtered(lambda link: link.state != "disconnected"):
+            try:
+                link._get_provider().revoke(link._get_tokens())
+            except ProviderError as error:
+                _logger.warning("Revoking online link %s failed: %s", link.id, error.message)
+            link._set_tokens({})
+            link.write({"state": "disconnected", "auto_sync": False})
+            link.message_post(body=_(
+                "Disconnected from %(bank)s. Imported statements are kept; create a new connection to synchronize again.",
+                bank=link.name,
+            ))
+        return True
+
+    def action_open_accounts(self):
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "name": _("Online Accounts"),
+            "res_model": "online.account",
+            "view_mode": "list,form",
+            "domain": [("link_id", "=", self.id)],
+            "context": {"default_link_id": self.id},
+        }
+
+    def _restart_consent(self, mode, done_message):
+        self._check_manager()
+        self._check_resynchronizable()
+        self.ensure_one()
+        provider = self._get_provider()
+        start = provider.start_connection(self.institution_identifier, mode=mode, tokens=self._get_tokens())
+        if start.redirect_url:
+            return {"type": "ir.actions.act_url", "url": start.redirect_url, "target": "self"}
+        self._complete_consent(provider, {})
+        self.message_post(body=done_message % {"bank": self.name})
+        return self._notification(done_message % {"bank": self.name}, "success")
+
+    def _complete_consent(self, provider, params):
+        """Store the tokens of a renewed consent and put the link back to work."""
+        self._set_tokens(provider.complete_connection(self.institution_identifier, params, tokens=self._get_tokens()))
+        if self.provider == "sandbox" and self.sandbox_scenario in ("consent_expired", "mfa"):
+            # The user has just been through the bank's consent and security steps.
+            self.sandbox_scenario = "normal"
+        self._clear_error()
+
+    def _check_manager(self):
+        if not self.env.user.has_group("account.group_account_manager"):
+            raise UserError(_("Only accounting administrators can manage bank connections."))
+
+    def _check_resynchronizable(self):
+        disconnected = self.filtered(lambda link: link.state == "disconnected")
+        if disconnected:
+            raise UserError(_(
+                "%(banks)s is disconnected and cannot be synchronized any more. "
+                "Create a new connection from Accounting > Configuration > Online Synchronization.",
+                banks=", ".join(disconnected.mapped("name")),
+            ))
+
+    @api.model
+    def _notification(self, message, kind):
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {"message": message, "type": kind, "sticky": kind != "success",
+                       "next": {"type": "ir.actions.client", "tag": "soft_reload"}},
+        }
+
+    def _sync_result_notification(self, failures):
+        if failures:
+            return self._notification("\n".join(
+                self.env._("%(bank)s: %(error)s (reference %(reference)s)",
+                           bank=link.name, error=link.error_message, reference=link.error_reference)
+                for link in failures
+            ), "warning")
+        lines = self.account_ids.mapped("last_sync_imported")
+        return self._notification(_("Synchronization done: %(count)s new transactions.", count=sum(lines)), "success")
+
+    # accounts ----------------------------------------------------------------
+
+    def _fetch_accounts(self):
+        """Create the online accounts the bank reports and we do not know yet; update balances."""
+        self.ensure_one()
+        bank_accounts = self._get_provider().list_accounts(self._get_tokens())
+        known = {account.provider_account_id: account for account in self.account_ids}
+        new_vals = []
+        for bank_account in bank_accounts:
+            vals = {
+                "name": bank_account.name,
+                "account_number": bank_account.number,
+                "balance": bank_account.balance,
+            }
+            if bank_account.id in known:
+                known[bank_account.id].write(vals)
+                continue
+            currency = self.env["res.currency"].with_context(active_test=False).search(
+                [("name", "=", bank_account.currency)], limit=1,
+            )
+            if not currency:
+                raise ProviderError(_("The bank reports an unknown currency %(code)s.", code=bank_account.currency))
+            new_vals.append(dict(vals, link_id=self.id, provider_account_id=bank_account.id, currency_id=currency.id))
+        return self.env["online.account"].create(new_vals)
+
+    # synchronization ---------------------------------------------------------
+
+    def _fetch_transactions(self, unattended, accounts=None):
+        """Synchronize the links' accounts; return the links that failed.
+
+        ``accounts`` restricts the run to some of the links' accounts.
+        """
+        failures = self.browse()
+        for link in self:
+            with link._sync_lock() as locked:
+                if not locked:
+                    if not unattended:
+                        raise UserError(_(
+                            "%(bank)s is being synchronized right now. Try again in a few minutes.", bank=link.name,
+                        ))
+                    continue
+                # Start from a fresh snapshot so that the lines committed by the
+                # run that held the lock before are seen by deduplication.
+                link._commit()
+                if not link._synchronize(unattended, accounts):
+                    failures |= link
+            link._commit()
+        return failures
+
+    def _synchronize(self, unattended, accounts=None):
+        """Import one link's transactions; return True on success."""
+        self.ensure_one()
+        self.sudo().last_attempt = fields.Datetime.now()
+        to_sync = (accounts or self.account_ids) & self.account_ids.filtered("journal_ids")
+        provider = self._get_provider()
+        try:
+            tokens = provider.refresh_tokens(self._get_tokens())
+            if tokens != self._get_tokens():
+                self._set_tokens(tokens)
+            for account in to_sync:
+                account._synchronize(provider, tokens, unattended)
+            self._fetch_accounts()
+        except ProviderError as error:
+            self._handle_sync_error(error)
+            return False
+        except Exception as error:  # noqa: BLE001 - anything else must not lose the other links
+            _logger.exception("Online synchronization of link %s failed", self.id)
+            self._handle_sync_error(ProviderError(_("Unexpected error: %(error)s", error=error)))
+            return False
+        self._clear_error()
+        self.sudo().last_refresh = fields.Datetime.now()
+        return True
+
+    def _clear_error(self):
+        for link in self.filtered("error_code"):
+            link.message_post(body=_("Synchronization with %(bank)s works again.", bank=link.name))
+        self.sudo().write({"state": "connected", "error_code": False, "error_message": False})
+
+    def _handle_sync_error(self, error):
+        """Record a failure on the link; tell the user once per streak of the same error."""
+        self.ensure_one()
+        reference = f"OBS-{fields.Date.today():%Y%m%d}-{secrets.token_hex(3).upper()}"
+        if isinstance(error, (ReauthRequired, MFARequired)):
+            state = "action_required"
+        else:
+            state = "error"
+        message = error.message
+        _logger.warning(
+            "Online synchronization of link %s failed (%s, reference %s, provider request %s): %s",
+            self.id, error.code, reference, error.request_id or "-", message,
+        )
+        repeated = self.error_code == error.code
+        self.sudo().write({
+            "state": state,
+            "error_code": error.code,
+            "error_message": message,
+            "error_reference": reference,
+        })
+        if repeated and error.transient:
+            return
+        reference_text = _("Reference: %(reference)s", reference=reference)
+        if error.request_id:
+            reference_text += " " + _("(provider request %(id)s)", id=error.request_id)
+        body = Markup("<p><b>%s</b></p><p>%s</p><p>%s</p>") % (message, self._error_advice(error), reference_text)
+        self.message_post(body=body)
+
+    def _error_advice(self, error):
+        advice = {
+            "reauth_required": _("Open the connection and click Reconnect to renew your consent at the bank."),
+            "mfa_required": _(
+                "The bank asks for a security code, which needs you present: click Synchronize Now on the "
+                "dashboard or Fetch Transactions here."
+            ),
+            "rate_limited": _("The bank limits how often it can be refreshed. The next run will try again."),
+            "institution_unavailable": _("The bank is temporarily unavailable. The next run will try again."),
+            "invalid_configuration": _(
+                "The connector settings are wrong: check them in Accounting settings, then click Fetch Transactions."
+            ),
+        }
+        return advice.get(error.code, _(
+            "Nothing was lost: the next run will try again from the last imported transaction. "
+            "If the problem persists, contact support with the reference below."
+        ))
+
+    # scheduler ---------------------------------------------------------------
+
+    @api.model
+    def _cron_fetch_online_transactions(self, batch_size=50):
+        """Synchronize the links due for a refresh, a batch at a time."""
+        due_domain = [
+            ("auto_sync", "=", True),
+            ("state", "in", ("connected", "error")),
+            "|", ("institution_unattended_refresh", "=", True), ("manual_only_notified", "=", False),
+            "|", ("last_attempt", "=", False),
+            ("last_attempt", "<", fields.Datetime.now() - MIN_REFRESH_INTERVAL),
+        ]
+        links = self.search(due_domain, order="last_attempt asc nulls first, id", limit=batch_size)
+        manual_only = links.filtered(lambda link: not link.institution_unattended_refresh)
+        manual_only._notify_manual_only()
+        (links - manual_only)._fetch_transactions(unattended=True)
+        remaining = self.search_count(due_domain)
+        self.env["ir.cron"]._notify_progress(done=len(links), remaining=remaining)
+
+    def _notify_manual_only(self):
+        """Ask once to turn automatic synchronization off where the bank refuses it."""
+        for link in self.filtered(lambda link: not link.manual_only_notified):
+            link.message_post(body=_(
+                "%(bank)s does not allow transactions to be fetched automatically. Turn Automatic "
+                "Synchronization off on this connection and use Synchronize Now on the dashboard instead.",
+                bank=link.name,
+            ))
+        self.sudo().write({"manual_only_notified": True, "last_attempt": fields.Datetime.now()})

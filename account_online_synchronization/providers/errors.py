@@ -1,0 +1,61 @@
+"""Typed errors raised by providers.
+
+Every error carries a short, secret-free message and, when the aggregator gave
+one, its own request id so support can find the call on the aggregator side.
+"""
+
+
+class ProviderError(Exception):
+    """Generic aggregator failure; the next run retries."""
+
+    code = "provider_error"
+    #: True when nothing the user does will help: the next run simply retries.
+    transient = True
+
+    def __init__(self, message, request_id=None):
+        super().__init__(message)
+        self.message = message
+        self.request_id = request_id
+
+
+class ReauthRequired(ProviderError):
+    """The consent expired or was revoked: the user must reconnect."""
+
+    code = "reauth_required"
+    transient = False
+
+
+class MFARequired(ProviderError):
+    """The bank asks for a one-time code: only a manual sync can go on."""
+
+    code = "mfa_required"
+    transient = False
+
+
+class RateLimited(ProviderError):
+    """Too many refreshes; ``retry_after`` is in seconds when known."""
+
+    code = "rate_limited"
+
+    def __init__(self, message, retry_after=None, request_id=None):
+        super().__init__(message, request_id=request_id)
+        self.retry_after = retry_after
+
+
+class InstitutionUnavailable(ProviderError):
+    """The bank or the aggregator is temporarily down."""
+
+    code = "institution_unavailable"
+
+
+class InvalidConfiguration(ProviderError):
+    """Credentials or settings of the connector are wrong."""
+
+    code = "invalid_configuration"
+    transient = False
+
+
+class MalformedResponse(ProviderError):
+    """The aggregator answered with data we cannot read safely."""
+
+    code = "malformed_response"

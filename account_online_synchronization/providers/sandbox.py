@@ -1,0 +1,227 @@
+"""The built-in sandbox bank: deterministic, offline, credential-free.
+
+Every account's history is generated from a seed made of the account id and
+the day, so the same question always gets the same answer. Transactions of the
+last two days are partly pending; they come back posted, with the same id,
+once the bank's clock has moved on. ``config['scenario']`` switches the bank
+into a failure mode to show how the synchronization reacts.
+"""
+import hashlib
+import random
+import secrets
+from datetime import date, timedelta
+from decimal import Decimal
+
+from .base import Provider
+from .errors import InstitutionUnavailable, InvalidConfiguration, MFARequired, RateLimited, ReauthRequired
+from .schema import PENDING, POSTED, Account, ConnectionStart, Institution, Transaction, TransactionPage
+
+CENT = Decimal("0.01")
+PAGE_SIZE = 500
+#: Days before today whose transactions may still be pending.
+PENDING_DAYS = 2
+OPENING_BALANCE = Decimal("2500.00")
+
+SCENARIOS = ("normal", "mfa", "consent_expired", "rate_limited", "down")
+
+INSTITUTIONS = (
+    Institution("sandbox_bank", "Sandbox Bank", "BE"),
+    Institution("sandbox_manual", "Sandbox Bank (manual refresh only)", "BE", unattended_refresh=False),
+    Institution("sandbox_short", "Sandbox Bank (3 months of history)", "FR", max_history_days=90),
+    Institution("sandbox_neobank", "Sandbox Neobank", "DE", beta=True),
+)
+
+#: (name, bank country, label, sign, low, high, foreign currency or "")
+COUNTERPARTIES = (
+    ("Acme Supplies SA", "BE", "Invoice {ref} Acme Supplies", -1, 80, 2400, ""),
+    ("Brightline Consulting BV", "NL", "Payment invoice {ref}", 1, 300, 2200, ""),
+    ("Northwind Traders Ltd", "GB", "Card payment Northwind London", -1, 10, 450, "GBP"),
+    ("Contoso Energy", "FR", "Direct debit electricity {ref}", -1, 60, 380, ""),
+    ("Fabrikam GmbH", "DE", "SEPA credit transfer order {ref}", 1, 120, 1900, ""),
+    ("City Parking", "BE", "Card payment City Parking", -1, 3, 40, ""),
+    ("Globex Corporation", "US", "Wire transfer Globex contract {ref}", 1, 500, 2600, "USD"),
+    ("Sandbox Bank", "BE", "Monthly account fees", -1, 4, 15, ""),
+    ("Initech Office Rent", "BE", "Rent office {ref}", -1, 900, 1800, ""),
+    ("Umbrella Travel", "ES", "Card payment Umbrella Travel Madrid", -1, 40, 900, ""),
+)
+#: Units of the foreign currency for one unit of the account currency, as the bank applied it.
+FOREIGN_RATES = {"GBP": Decimal("0.8512"), "USD": Decimal("1.0843"), "EUR": Decimal("0.9222")}
+
+ACCOUNTS = (
+    # (suffix, name, currency, opened days after the connection)
+    ("cur", "Current Account", "EUR", 0),
+    ("sav", "Savings Account", "EUR", 0),
+    ("usd", "Business Account USD", "USD", 0),
+    ("card", "Visa Business Card", "EUR", 1),
+)
+
+
+def iban(country, seed):
+    """Return a valid IBAN (ISO 13616 checksum) built from ``seed``."""
+    digits = str(int(hashlib.sha256(seed.encode()).hexdigest(), 16))[:12].rjust(12, "0")
+    letters = "".join(str(ord(c) - 55) for c in country)
+    check = 98 - int(digits + letters + "00") % 97
+    return f"{country}{check:02d}{digits}"
+
+
+class SandboxProvider(Provider):
+    """A demo bank with several accounts and currencies and failure switches."""
+
+    code = "sandbox"
+    name = "Sandbox"
+
+    def __init__(self, config=None):
+        super().__init__(config)
+        self.scenario = self.config.get("scenario") or "normal"
+        if self.scenario not in SCENARIOS:
+            raise InvalidConfiguration(f"Unknown sandbox scenario {self.scenario!r}")
+
+    # institutions and consent -------------------------------------------------
+
+    def search_institutions(self, country=None, text=None):
+        text = (text or "").lower()
+        return [
+            inst for inst in INSTITUTIONS
+            if (not country or inst.country == country.upper()) and text in inst.name.lower()
+        ]
+
+    def get_institution(self, institution_id):
+        for inst in INSTITUTIONS:
+            if inst.id == institution_id:
+                return inst
+        raise InvalidConfiguration(f"Unknown sandbox institution {institution_id!r}")
+
+    def start_connection(self, institution_id, mode="new", tokens=None, redirect_url=None, state=None):
+        self.get_institution(institution_id)
+        return ConnectionStart()
+
+    def complete_connection(self, institution_id, params, tokens=None):
+        self.get_institution(institution_id)
+        if tokens:
+            # Updating credentials or renewing consent keeps the same accounts.
+            return dict(tokens, access_token=secrets.token_hex(16))
+        return {
+            "connection_id": f"{institution_id}-{secrets.token_hex(6)}",
+            "institution_id": institution_id,
+            "opened_on": date.today().isoformat(),
+            "daily_volume": int(params.get("daily_volume") or 3),
+            "access_token": secrets.token_hex(16),
+        }
+
+    # data -----------------------------------------------------------------
+
+    def list_accounts(self, tokens):
+        self._check_scenario(unattended=False)
+        connection_id = self._connection_id(tokens)
+        opened_on = date.fromisoformat(tokens.get("opened_on") or date.today().isoformat())
+        accounts = []
+        for suffix, name, currency, opened_after in ACCOUNTS:
+            if date.today() < opened_on + timedelta(days=opened_after):
+                continue
+            account_id = f"{connection_id}-{suffix}"
+            accounts.append(Account(
+                id=account_id,
+                name=name,
+                currency=currency,
+                number=iban("BE", account_id),
+                balance=self._balance(tokens, account_id, currency),
+                holder_name="Sandbox Customer",
+            ))
+        return accounts
+
+    def list_transactions(self, tokens, account_id, date_from, cursor=None, unattended=False):
+        self._check_scenario(unattended=unattended)
+        connection_id = self._connection_id(tokens)
+        if not account_id.startswith(connection_id + "-"):
+            raise InvalidConfiguration(f"Account {account_id!r} is not part of this connection")
+        currency = next(c for s, _n, c, _o in ACCOUNTS if account_id.endswith("-" + s))
+        day, index = (date_from, 0)
+        if cursor:
+            day_text, index_text = cursor.split(":")
+            day, index = date.fromisoformat(day_text), int(index_text)
+        today = date.today()
+        page = []
+        while day <= today:
+            day_transactions = self._day_transactions(tokens, account_id, currency, day)
+            while index < len(day_transactions):
+                if len(page) == PAGE_SIZE:
+                    return TransactionPage(page, f"{day.isoformat()}:{index}")
+                page.append(day_transactions[index])
+                index += 1
+            day, index = day + timedelta(days=1), 0
+        return TransactionPage(page, None)
+
+    # internals ------------------------------------------------------------
+
+    def _check_scenario(self, unattended):
+        request_id = f"sbx-{secrets.token_hex(6)}"
+        if self.scenario == "down":
+            raise InstitutionUnavailable("Sandbox Bank is temporarily unavailable.", request_id=request_id)
+        if self.scenario == "rate_limited":
+            raise RateLimited("Sandbox Bank allows one refresh per day.", retry_after=86400, request_id=request_id)
+        if self.scenario == "consent_expired":
+            raise ReauthRequired("Your consent at Sandbox Bank has expired.", request_id=request_id)
+        if self.scenario == "mfa" and unattended:
+            raise MFARequired("Sandbox Bank asks for a one-time security code.", request_id=request_id)
+
+    @staticmethod
+    def _connection_id(tokens):
+        connection_id = (tokens or {}).get("connection_id")
+        if not connection_id:
+            raise ReauthRequired("This connection has no consent at Sandbox Bank.")
+        return connection_id
+
+    def _balance(self, tokens, account_id, currency):
+        """The booked balance: opening balance plus every posted transaction."""
+        day = self._history_start()
+        total = OPENING_BALANCE
+        while day <= date.today():
+            total += sum(t.amount for t in self._day_transactions(tokens, account_id, currency, day) if t.is_posted)
+            day += timedelta(days=1)
+        return total
+
+    @staticmethod
+    def _history_start():
+        return date.today().replace(month=1, day=1) - timedelta(days=365)
+
+    def _day_transactions(self, tokens, account_id, currency, day):
+        if day < self._history_start():
+            return []
+        rng = random.Random(f"{account_id}:{day.isoformat()}")
+        volume = int(tokens.get("daily_volume") or 3)
+        pending_from = date.today() - timedelta(days=PENDING_DAYS - 1)
+        transactions = []
+        for index in range(rng.randint(0, 2 * volume)):
+            name, country, label, sign, low, high, foreign = rng.choice(COUNTERPARTIES)
+            amount = (Decimal(rng.randint(low * 100, high * 100)) * CENT) * sign
+            reference = f"{day:%Y%m}-{rng.randint(1, 9999):04d}"
+            foreign_amount = None
+            if foreign and foreign != currency:
+                foreign_amount = (amount * FOREIGN_RATES[foreign]).quantize(CENT)
+            else:
+                foreign = ""
+            transaction_id = f"{account_id}-{day:%Y%m%d}-{index}"
+            counterparty_iban = iban(country, name) if country != "US" else ""
+            label_text = label.format(ref=reference)
+            transactions.append(Transaction(
+                id=transaction_id,
+                booking_date=day,
+                value_date=day + timedelta(days=rng.choice((0, 0, 1))),
+                amount=amount,
+                currency=currency,
+                status=PENDING if day >= pending_from and index % 2 == 0 else POSTED,
+                label=label_text,
+                counterparty_name=name,
+                counterparty_account=counterparty_iban,
+                foreign_amount=foreign_amount,
+                foreign_currency=foreign,
+                raw={
+                    "transactionId": transaction_id,
+                    "bookingDate": day.isoformat(),
+                    "amount": str(amount),
+                    "currency": currency,
+                    "remittanceInformation": label_text,
+                    "counterparty": {"name": name, "iban": counterparty_iban},
+                },
+            ))
+        return transactions

@@ -1,0 +1,188 @@
+from datetime import timedelta
+
+from odoo import Command, _, api, fields, models
+from odoo.exceptions import UserError
+
+from ..providers import PROVIDERS, ProviderError, get_provider
+
+
+class OnlineLinkConnect(models.TransientModel):
+    """Connect a bank: choose the institution, then link its accounts to journals."""
+
+    _name = "online.link.connect"
+    _description = "Connect a Bank"
+
+    step = fields.Selection([("institution", "Choose your bank"), ("accounts", "Link accounts")], default="institution")
+    company_id = fields.Many2one("res.company", default=lambda self: self.env.company, required=True)
+    provider = fields.Selection(
+        selection=lambda self: [(code, cls.name) for code, cls in PROVIDERS.items()], default="sandbox", required=True,
+    )
+    country_id = fields.Many2one("res.country", string="Country")
+    search_text = fields.Char(string="Bank Name")
+    institution_ids = fields.One2many("online.link.connect.institution", "wizard_id")
+    phone_required = fields.Boolean(compute="_compute_phone_required")
+    phone = fields.Char(help="Secures the company's bank connections; used to reactivate them if they are blocked.")
+    link_id = fields.Many2one("online.link", string="Connection")
+    account_line_ids = fields.One2many("online.link.connect.account", "wizard_id")
+    first_sync_date = fields.Date(
+        string="Synchronize From",
+        default=lambda self: (fields.Date.context_today(self) - timedelta(days=90)).replace(day=1),
+        help="Pick the date from which you record accounting in Odoo: older transactions are not imported.",
+    )
+
+    @api.depends("company_id")
+    def _compute_phone_required(self):
+        for wizard in self:
+            wizard.phone_required = not wizard.company_id.sudo().online_sync_phone
+
+    @api.model
+    def default_get(self, fields_list):
+        values = super().default_get(fields_list)
+        if "institution_ids" in fields_list and not values.get("institution_ids") and not values.get("link_id"):
+            provider = get_provider(values.get("provider") or "sandbox")
+            values["institution_ids"] = self._institution_commands(provider.search_institutions())
+        return values
+
+    @api.model
+    def _institution_commands(self, institutions):
+        return [Command.clear()] + [Command.create({
+            "identifier": inst.id,
+            "name": inst.name,
+            "country_code": inst.country,
+            "logo_url": inst.logo_url,
+            "beta": inst.beta,
+            "max_history_days": inst.max_history_days or 0,
+            "unattended_refresh": inst.unattended_refresh,
+        }) for inst in institutions]
+
+    def _reopen(self):
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": self._name,
+            "res_id": self.id,
+            "view_mode": "form",
+            "target": "new",
+            "name": _("Connect a Bank"),
+        }
+
+    def action_search(self):
+        """Search the provider's institutions by country and name."""
+        self.ensure_one()
+        provider = get_provider(self.provider)
+        try:
+            institutions = provider.search_institutions(country=self.country_id.code, text=self.search_text)
+        except ProviderError as error:
+            raise UserError(_("The bank list cannot be loaded: %(error)s", error=error.message)) from None
+        self.institution_ids = self._institution_commands(institutions)
+        return self._reopen()
+
+    def _connect(self, institution):
+        """Create the connection to ``institution`` and list its accounts."""
+        self.ensure_one()
+        self.env["online.link"]._check_manager()
+        company = self.company_id
+        if self.phone_required:
+            company.sudo().online_sync_phone = company._online_sync_normalize_phone(self.phone)
+        provider = get_provider(self.provider)
+        try:
+            start = provider.start_connection(institution.identifier)
+            if start.redirect_url:
+                raise UserError(_("This provider needs its consent page, which is not available yet."))
+            tokens = provider.complete_connection(institution.identifier, {})
+        except ProviderError as error:
+            raise UserError(_("The connection failed: %(error)s", error=error.message)) from None
+        link = self.env["online.link"].create({
+            "name": institution.name,
+            "company_id": company.id,
+            "provider": self.provider,
+            "institution_identifier": institution.identifier,
+            "institution_unattended_refresh": institution.unattended_refresh,
+            "institution_max_history_days": institution.max_history_days,
+            "auto_sync": institution.unattended_refresh,
+        })
+        link._set_tokens(tokens)
+        try:
+            accounts = link._fetch_accounts()
+        except ProviderError as error:
+            raise UserError(_("The accounts cannot be read: %(error)s", error=error.message)) from None
+        link.message_post(body=_("Connected to %(bank)s: %(count)s accounts found.", bank=link.name, count=len(accounts)))
+        self._prepare_account_step(link, accounts)
+        return self._reopen()
+
+    def _prepare_account_step(self, link, accounts):
+        self.write({
+            "step": "accounts",
+            "link_id": link.id,
+            "account_line_ids": [Command.clear()] + [
+                Command.create({"online_account_id": account.id}) for account in accounts
+            ],
+        })
+
+    @api.model
+    def _open_account_step(self, link, accounts):
+        """Open the wizard on its second step for ``accounts`` of an existing ``link``."""
+        wizard = self.create({"company_id": link.company_id.id, "provider": link.provider})
+        wizard._prepare_account_step(link, accounts)
+        return wizard._reopen()
+
+    def action_confirm(self):
+        """Link the accounts to journals and run the first synchronization."""
+        self.ensure_one()
+        self.env["online.link"]._check_manager()
+        linked = self.env["online.account"]
+        for line in self.account_line_ids.filtered(lambda line: line.action != "skip"):
+            if line.action == "existing" and not line.journal_id:
+                raise UserError(_("Choose the journal of %(account)s.", account=line.online_account_id.name))
+            line.online_account_id._link_to_journal(
+                line.journal_id if line.action == "existing" else None, self.first_sync_date,
+            )
+            linked |= line.online_account_id
+        if linked:
+            self.link_id._fetch_transactions(unattended=False, accounts=linked)
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": "online.link",
+            "res_id": self.link_id.id,
+            "view_mode": "form",
+            "target": "current",
+        }
+
+
+class OnlineLinkConnectInstitution(models.TransientModel):
+    _name = "online.link.connect.institution"
+    _description = "Institution offered when connecting a bank"
+    _order = "name"
+
+    wizard_id = fields.Many2one("online.link.connect", required=True, ondelete="cascade")
+    identifier = fields.Char(required=True)
+    name = fields.Char(required=True)
+    country_code = fields.Char(string="Country")
+    logo_url = fields.Char()
+    beta = fields.Boolean(help="Not fully supported by the provider yet: problems may arise.")
+    max_history_days = fields.Integer(string="History (days)")
+    unattended_refresh = fields.Boolean(string="Automatic Refresh")
+
+    def action_connect(self):
+        self.ensure_one()
+        return self.wizard_id._connect(self)
+
+
+class OnlineLinkConnectAccount(models.TransientModel):
+    _name = "online.link.connect.account"
+    _description = "Account to link when connecting a bank"
+
+    wizard_id = fields.Many2one("online.link.connect", required=True, ondelete="cascade")
+    online_account_id = fields.Many2one("online.account", required=True, ondelete="cascade")
+    name = fields.Char(related="online_account_id.name")
+    account_number = fields.Char(related="online_account_id.account_number")
+    currency_id = fields.Many2one(related="online_account_id.currency_id")
+    balance = fields.Monetary(related="online_account_id.balance")
+    action = fields.Selection(
+        [("new", "New journal"), ("existing", "Existing journal"), ("skip", "Do not synchronize")],
+        default="new", required=True,
+    )
+    journal_id = fields.Many2one(
+        "account.journal",
+        domain="[('type', '=', 'bank'), ('online_account_id', '=', False), ('company_id', '=', company_id)]",
+    )
+    company_id = fields.Many2one(related="online_account_id.company_id")
