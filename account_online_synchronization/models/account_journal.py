@@ -46,7 +46,7 @@ class AccountJournal(models.Model):
         self.ensure_one()
         link = self.online_link_id
         link._check_resynchronizable()
-        failures = link._fetch_transactions(unattended=False, accounts=self.online_account_id)
+        failures = link._fetch_transactions_as_user(unattended=False, accounts=self.online_account_id)
         return link._sync_result_notification(failures)
 
     def action_open_online_link(self):
@@ -91,7 +91,7 @@ class AccountJournal(models.Model):
             by_period.setdefault(period, self.env["account.bank.statement.line"])
             by_period[period] |= line
         touched = self.env["account.bank.statement"]
-        for (start, end, label), period_lines in by_period.items():
+        for (start, end, label), period_lines in sorted(by_period.items(), key=lambda item: item[1][0].date):
             statement = statements.get(label) or self._online_sync_open_statement(start, end)
             if statement:
                 period_lines.statement_id = statement
@@ -104,7 +104,22 @@ class AccountJournal(models.Model):
                 })
             statements[label] = statement
             touched |= statement
-        for statement in touched:
+        self._online_sync_chain_balances(touched)
+
+    def _online_sync_chain_balances(self, statements):
+        """Recompute the balances of ``statements`` and of the later ones, oldest first.
+
+        Odoo computes a statement's starting balance once, at creation; lines
+        added by a synchronization change it and the ending balance, which
+        the bank's feed defines for online journals.
+        """
+        self.env.flush_all()
+        first_index = min(statements.mapped("first_line_index"))
+        chain = self.env["account.bank.statement"].search([
+            ("journal_id", "=", self.id), ("first_line_index", ">=", first_index),
+        ]).sorted("first_line_index")
+        for statement in chain:
+            statement._compute_balance_start()
             statement.balance_end_real = statement.balance_end
 
     def _online_sync_open_statement(self, start, end):

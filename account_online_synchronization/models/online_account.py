@@ -219,8 +219,10 @@ class OnlineAccount(models.Model):
                 "type": "bank",
                 "company_id": self.company_id.id,
                 "currency_id": self.currency_id != self.company_id.currency_id and self.currency_id.id,
-                "bank_acc_number": self.account_number or False,
             })
+            if self.account_number:
+                # The company's own bank account: managers may lack the contact-creation right it needs.
+                journal.sudo().bank_acc_number = self.account_number
         journal_currency = journal.currency_id or journal.company_id.currency_id
         if journal_currency != self.currency_id:
             raise UserError(_(

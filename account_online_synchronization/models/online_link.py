@@ -145,7 +145,7 @@ class OnlineLink(models.Model):
     def action_fetch_transactions(self):
         """Synchronize every linked account now (the user is present)."""
         self._check_resynchronizable()
-        failures = self._fetch_transactions(unattended=False)
+        failures = self._fetch_transactions_as_user(unattended=False)
         return self._sync_result_notification(failures)
 
     def action_fetch_accounts(self):
@@ -276,6 +276,16 @@ class OnlineLink(models.Model):
         return self.env["online.account"].create(new_vals)
 
     # synchronization ---------------------------------------------------------
+
+    def _fetch_transactions_as_user(self, unattended, accounts=None):
+        """Synchronize on behalf of a user allowed to update the links.
+
+        Importing creates journal entries, which some users allowed to
+        synchronize (accounting administrators without full accounting
+        rights) cannot do themselves.
+        """
+        self.check_access("write")
+        return self.sudo()._fetch_transactions(unattended, accounts and accounts.sudo()).sudo(False)
 
     def _fetch_transactions(self, unattended, accounts=None):
         """Synchronize the links' accounts; return the links that failed.

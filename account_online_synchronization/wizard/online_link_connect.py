@@ -138,7 +138,7 @@ class OnlineLinkConnect(models.TransientModel):
             )
             linked |= line.online_account_id
         if linked:
-            self.link_id._fetch_transactions(unattended=False, accounts=linked)
+            self.link_id._fetch_transactions_as_user(unattended=False, accounts=linked)
         return {
             "type": "ir.actions.act_window",
             "res_model": "online.link",

@@ -1,0 +1,13 @@
+DB ?= online_sync_demo
+N ?= 1000
+
+.PHONY: demo test bench
+
+demo:
+	bash scripts/demo.sh $(DB)
+
+test:
+	bash scripts/test.sh
+
+bench:
+	bash scripts/bench.sh $(N)

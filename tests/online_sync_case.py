@@ -1,0 +1,58 @@
+"""Shared set-up for the online synchronization tests: connect the sandbox bank as a user would."""
+from datetime import date, timedelta
+
+from odoo.tests import TransactionCase, tagged
+
+from odoo.addons.account_online_synchronization.providers.sandbox import SandboxProvider
+
+TEST_PHONE = "+32 470 12 34 56"
+
+
+def bank_posted_ids(link, account, date_from):
+    """Ids of the posted transactions the sandbox bank holds for ``account`` from ``date_from``."""
+    provider = SandboxProvider({"scenario": "normal"})
+    tokens = link._get_tokens()
+    ids, cursor = set(), None
+    while True:
+        page = provider.list_transactions(tokens, account.provider_account_id, date_from, cursor=cursor)
+        ids |= {t.id for t in page.transactions if t.is_posted}
+        if not page.next_cursor:
+            return ids
+        cursor = page.next_cursor
+
+
+@tagged("post_install", "-at_install", "online_sync")
+class OnlineSyncCase(TransactionCase):
+    """Connects the sandbox bank through the connect wizard, like an accounting manager."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.company = cls.env.company
+        cls.StatementLine = cls.env["account.bank.statement.line"]
+
+    def connect(self, institution="sandbox_bank", accounts=("Current Account",), first_sync_date=None,
+                volume=1, env=None):
+        """Connect ``institution``, link ``accounts`` to new journals and run the first sync."""
+        env = env or self.env
+        wizard = env["online.link.connect"].create({"phone": TEST_PHONE})
+        wizard.institution_ids.filtered(lambda i: i.identifier == institution).action_connect()
+        link = wizard.link_id
+        link._set_tokens(dict(link._get_tokens(), daily_volume=volume))
+        for line in wizard.account_line_ids:
+            line.action = "new" if line.name in accounts else "skip"
+        wizard.first_sync_date = first_sync_date or date.today() - timedelta(days=30)
+        wizard.action_confirm()
+        return link
+
+    def lines_of(self, account):
+        return self.StatementLine.search([("online_account_id", "=", account.id)])
+
+    def assertImportedExactly(self, account, expected_ids):
+        lines = self.lines_of(account)
+        identifiers = lines.mapped("online_transaction_identifier")
+        self.assertEqual(len(identifiers), len(set(identifiers)), "a transaction was imported twice")
+        self.assertEqual(set(identifiers), expected_ids)
+
+    def chatter(self, link):
+        return link.message_ids.mapped("body")

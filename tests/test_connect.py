@@ -1,0 +1,120 @@
+from datetime import date, timedelta
+from decimal import Decimal
+
+from freezegun import freeze_time
+
+from odoo.exceptions import UserError
+from odoo.tests import tagged
+
+from online_sync_case import TEST_PHONE, OnlineSyncCase, bank_posted_ids
+
+
+@tagged("post_install", "-at_install", "online_sync")
+class TestConnect(OnlineSyncCase):
+
+    def test_connect_creates_link_accounts_and_journals(self):
+        link = self.connect(accounts=("Current Account", "Business Account USD"))
+        self.assertEqual(link.state, "connected")
+        self.assertEqual(link.provider, "sandbox")
+        self.assertEqual(
+            sorted(link.account_ids.mapped("name")),
+            ["Business Account USD", "Current Account", "Savings Account"],
+        )
+        current = link.account_ids.filtered(lambda a: a.name == "Current Account")
+        usd = link.account_ids.filtered(lambda a: a.name == "Business Account USD")
+        savings = link.account_ids.filtered(lambda a: a.name == "Savings Account")
+        self.assertFalse(savings.journal_id, "a skipped account gets no journal")
+        for account, currency in ((current, "EUR"), (usd, "USD")):
+            journal = account.journal_id
+            self.assertEqual(journal.type, "bank")
+            self.assertEqual(journal.bank_statements_source, "online_sync")
+            self.assertEqual(journal.online_link_id, link)
+            self.assertEqual((journal.currency_id or journal.company_id.currency_id).name, currency)
+            self.assertTrue(account.last_sync)
+            self.assertImportedExactly(account, bank_posted_ids(link, account, account.first_sync_date))
+        self.assertIn("Connected to Sandbox Bank", " ".join(self.chatter(link)))
+        self.assertEqual(self.company.online_sync_phone, "+32470123456")
+
+    def test_link_to_existing_journal(self):
+        self.env["res.currency"].with_context(active_test=False).search([("name", "=", "EUR")]).active = True
+        journal = self.env["account.journal"].create({
+            "name": "My Bank EUR", "type": "bank", "code": "MYEUR",
+            "currency_id": self.env.ref("base.EUR").id,
+        })
+        wizard = self.env["online.link.connect"].create({"phone": TEST_PHONE})
+        wizard.institution_ids.filtered(lambda i: i.identifier == "sandbox_bank").action_connect()
+        for line in wizard.account_line_ids:
+            line.action = "skip"
+        line = wizard.account_line_ids.filtered(lambda l: l.name == "Current Account")
+        line.write({"action": "existing", "journal_id": journal.id})
+        wizard.action_confirm()
+        self.assertEqual(journal.online_account_id, line.online_account_id)
+        self.assertTrue(self.lines_of(line.online_account_id))
+        self.assertEqual(self.lines_of(line.online_account_id).journal_id, journal)
+
+    def test_wrong_currency_journal_is_refused(self):
+        journal = self.env["account.journal"].create({"name": "Company currency bank", "type": "bank", "code": "CCB"})
+        wizard = self.env["online.link.connect"].create({"phone": TEST_PHONE})
+        wizard.institution_ids.filtered(lambda i: i.identifier == "sandbox_bank").action_connect()
+        line = wizard.account_line_ids.filtered(lambda l: l.name == "Current Account")
+        line.write({"action": "existing", "journal_id": journal.id})
+        self.assertNotEqual(self.company.currency_id.name, "EUR")
+        with self.assertRaisesRegex(UserError, "cannot feed"):
+            wizard.action_confirm()
+
+    def test_first_connection_requires_a_valid_phone(self):
+        self.assertFalse(self.company.online_sync_phone)
+        wizard = self.env["online.link.connect"].create({"phone": "12"})
+        self.assertTrue(wizard.phone_required)
+        with self.assertRaisesRegex(UserError, "not a valid phone number"):
+            wizard.institution_ids.filtered(lambda i: i.identifier == "sandbox_bank").action_connect()
+        self.assertFalse(self.env["online.link"].search([("company_id", "=", self.company.id)]))
+        self.connect()
+        self.assertFalse(self.env["online.link.connect"].create({}).phone_required,
+                         "the phone is asked on the first connection only")
+
+    def test_statement_lines_keep_the_bank_data(self):
+        partner = self.env["res.partner"].create({"name": "Acme Supplies SA"})
+        from odoo.addons.account_online_synchronization.providers.sandbox import iban
+        self.env["res.partner.bank"].create({"partner_id": partner.id, "acc_number": iban("BE", "Acme Supplies SA")})
+        link = self.connect(volume=3, first_sync_date=date.today() - timedelta(days=60))
+        account = link.account_ids.filtered(lambda a: a.name == "Current Account")
+        lines = self.lines_of(account)
+        acme = lines.filtered(lambda l: l.partner_name == "Acme Supplies SA")
+        self.assertTrue(acme, "the sandbox history holds Acme payments")
+        self.assertEqual(acme.partner_id, partner, "partner matched from the counterparty IBAN")
+        self.assertTrue(all(l.amount < 0 for l in acme), "money out is negative")
+        abroad = lines.filtered(lambda l: l.partner_name == "Northwind Traders Ltd")
+        self.assertTrue(abroad)
+        for line in abroad:
+            raw = line.transaction_details
+            self.assertEqual(line.foreign_currency_id.name, "GBP")
+            self.assertEqual(line.date, date.fromisoformat(raw["bookingDate"]), "bank dates are kept as calendar dates")
+            self.assertEqual(Decimal(str(line.amount)), Decimal(raw["amount"]))
+            expected_foreign = (Decimal(raw["amount"]) * Decimal("0.8512")).quantize(Decimal("0.01"))
+            self.assertAlmostEqual(line.amount_currency, float(expected_foreign), places=2,
+                                   msg="the bank's foreign amount is kept, not re-converted")
+            self.assertTrue(line.online_transaction_identifier)
+
+    def test_balance_difference_is_shown(self):
+        link = self.connect()
+        account = link.account_ids.filtered("journal_id")
+        total = sum(self.lines_of(account).mapped("amount"))
+        self.assertAlmostEqual(account.journal_balance, total, places=2)
+        self.assertAlmostEqual(account.balance_difference, account.balance - total, places=2)
+        self.assertNotEqual(account.balance_difference, 0.0, "history before the first date is missing")
+
+    def test_fetch_accounts_finds_accounts_opened_later(self):
+        with freeze_time(date.today() - timedelta(days=2)):
+            link = self.connect()
+            self.assertNotIn("Visa Business Card", link.account_ids.mapped("name"))
+        action = link.action_fetch_accounts()
+        self.assertEqual(action["res_model"], "online.link.connect")
+        wizard = self.env["online.link.connect"].browse(action["res_id"])
+        self.assertEqual(wizard.account_line_ids.mapped("name"), ["Visa Business Card"])
+        wizard.action_confirm()
+        card = link.account_ids.filtered(lambda a: a.name == "Visa Business Card")
+        self.assertTrue(card.journal_id)
+        self.assertTrue(self.lines_of(card))
+        again = link.action_fetch_accounts()
+        self.assertEqual(again["tag"], "display_notification", "no new account the second time")
