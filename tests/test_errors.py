@@ -90,3 +90,17 @@ class TestErrorScenarios(OnlineSyncCase):
         self.assertIn("unknown currency code: GBP", link.error_message)
         self.assertIn(link.error_reference, link.message_ids[0].body)
         self.assertFalse(account.last_sync)
+
+    def test_one_failing_account_does_not_stop_the_others(self):
+        link = self.connect(volume=2, accounts=())
+        current, savings = (link.account_ids.filtered(lambda a: a.name == n) for n in ("Current Account", "Savings Account"))
+        current._link_to_journal(None, date.today() - timedelta(days=20))
+        savings._link_to_journal(None, date.today() - timedelta(days=20)).currency_id = False  # now in the company's USD
+        link.action_fetch_transactions()
+        self.assertEqual(link.state, "error")
+        self.assertIn("Savings Account: ", link.error_message)
+        self.assertIn("is in EUR", link.error_message)
+        self.assertFalse(self.lines_of(savings))
+        self.assertFalse(savings.last_sync)
+        self.assertImportedExactly(current, bank_posted_ids(link, current, date.today() - timedelta(days=20)))
+        self.assertEqual(current.last_sync, date.today())

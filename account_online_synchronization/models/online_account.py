@@ -1,3 +1,4 @@
+import logging
 from datetime import date, timedelta
 
 from odoo import _, api, fields, models
@@ -5,7 +6,9 @@ from odoo.addons.base.models.res_bank import sanitize_account_number
 from odoo.exceptions import UserError
 from odoo.tools import SQL, split_every
 
-from ..providers import MalformedResponse
+from ..providers import MalformedResponse, ProviderError
+
+_logger = logging.getLogger(__name__)
 
 #: Days re-requested before the last synchronized date, so late-booked lines are never lost.
 OVERLAP_DAYS = 7
@@ -99,6 +102,23 @@ class OnlineAccount(models.Model):
                 self.last_sync = min(chunk[-1].booking_date, today)
             self.link_id._commit()
         self.write({"last_sync": today, "last_sync_imported": imported, "pending_count": pending_count})
+
+    def _synchronize_safely(self, provider, tokens, unattended):
+        """Synchronize; return the error that stopped this account alone, if any.
+
+        Errors concerning the whole connection (consent, bank down, ...) are
+        raised: the other accounts would meet them too.
+        """
+        try:
+            self._synchronize(provider, tokens, unattended)
+        except ProviderError as error:
+            if error.link_wide:
+                raise
+            return ProviderError(f"{self.name}: {error.message}", request_id=error.request_id)
+        except Exception as error:  # noqa: BLE001 - one account must not lose the others
+            _logger.exception("Online synchronization of account %s failed", self.id)
+            return ProviderError(_("%(account)s: unexpected error: %(error)s", account=self.name, error=error))
+        return None
 
     def _fetch_start_date(self):
         """First booking date to ask the bank for, clamped to what the bank keeps."""

@@ -319,15 +319,17 @@ class OnlineLink(models.Model):
             tokens = provider.refresh_tokens(self._get_tokens())
             if tokens != self._get_tokens():
                 self._set_tokens(tokens)
+            account_errors = []
             for account in to_sync:
-                account._synchronize(provider, tokens, unattended)
+                error = account._synchronize_safely(provider, tokens, unattended)
+                if error:
+                    account_errors.append(error)
             self._fetch_accounts()
         except ProviderError as error:
             self._handle_sync_error(error)
             return False
-        except Exception as error:  # noqa: BLE001 - anything else must not lose the other links
-            _logger.exception("Online synchronization of link %s failed", self.id)
-            self._handle_sync_error(ProviderError(_("Unexpected error: %(error)s", error=error)))
+        if account_errors:
+            self._handle_sync_error(account_errors[0])
             return False
         self._clear_error()
         self.sudo().last_refresh = fields.Datetime.now()

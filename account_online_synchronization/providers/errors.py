@@ -11,6 +11,8 @@ class ProviderError(Exception):
     code = "provider_error"
     #: True when nothing the user does will help: the next run simply retries.
     transient = True
+    #: True when the whole connection is concerned, False when only one account is.
+    link_wide = False
 
     def __init__(self, message, request_id=None):
         super().__init__(message)
@@ -22,6 +24,7 @@ class ReauthRequired(ProviderError):
     """The consent expired or was revoked: the user must reconnect."""
 
     code = "reauth_required"
+    link_wide = True
     transient = False
 
 
@@ -29,6 +32,7 @@ class MFARequired(ProviderError):
     """The bank asks for a one-time code: only a manual sync can go on."""
 
     code = "mfa_required"
+    link_wide = True
     transient = False
 
 
@@ -36,6 +40,7 @@ class RateLimited(ProviderError):
     """Too many refreshes; ``retry_after`` is in seconds when known."""
 
     code = "rate_limited"
+    link_wide = True
 
     def __init__(self, message, retry_after=None, request_id=None):
         super().__init__(message, request_id=request_id)
@@ -46,12 +51,14 @@ class InstitutionUnavailable(ProviderError):
     """The bank or the aggregator is temporarily down."""
 
     code = "institution_unavailable"
+    link_wide = True
 
 
 class InvalidConfiguration(ProviderError):
     """Credentials or settings of the connector are wrong."""
 
     code = "invalid_configuration"
+    link_wide = True
     transient = False
 
 
