@@ -47,7 +47,7 @@ class AccountJournal(models.Model):
         link = self.online_link_id
         link._check_resynchronizable()
         failures = link._fetch_transactions_as_user(unattended=False, accounts=self.online_account_id)
-        return link._sync_result_notification(failures)
+        return link._sync_result_notification(failures, self.online_account_id)
 
     def action_open_online_link(self):
         self.ensure_one()

@@ -205,7 +205,7 @@ class OnlineLink(models.Model):
         provider = self._get_provider()
         start = provider.start_connection(self.institution_identifier, mode=mode, tokens=self._get_tokens())
         if start.redirect_url:
-            return {"type": "ir.actions.act_url", "url": start.redirect_url, "target": "self"}
+            raise UserError(_("This provider needs its consent page, which is not available yet."))
         self._complete_consent(provider, {})
         self.message_post(body=done_message % {"bank": self.name})
         return self._notification(done_message % {"bank": self.name}, "success")
@@ -240,14 +240,15 @@ class OnlineLink(models.Model):
                        "next": {"type": "ir.actions.client", "tag": "soft_reload"}},
         }
 
-    def _sync_result_notification(self, failures):
+    def _sync_result_notification(self, failures, accounts=None):
+        """The notification closing a manual synchronization of ``accounts`` (all by default)."""
         if failures:
             return self._notification("\n".join(
                 self.env._("%(bank)s: %(error)s (reference %(reference)s)",
                            bank=link.name, error=link.error_message, reference=link.error_reference)
                 for link in failures
             ), "warning")
-        lines = self.account_ids.mapped("last_sync_imported")
+        lines = (accounts or self.account_ids).mapped("last_sync_imported")
         return self._notification(_("Synchronization done: %(count)s new transactions.", count=sum(lines)), "success")
 
     # accounts ----------------------------------------------------------------
