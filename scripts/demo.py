@@ -41,10 +41,12 @@ def line_counts(env, journals):
 def connect(env):
     """First run: connect the sandbox bank and link every account to a new bank journal."""
     wizard = env["online.link.connect"].create({"phone": PHONE})
-    institution = wizard.institution_ids.filtered(lambda inst: inst.identifier == INSTITUTION)
-    if not institution:
+    wizard.institution_id = env["online.institution"].search([
+        ("provider", "=", PROVIDER), ("identifier", "=", INSTITUTION),
+    ])
+    if not wizard.institution_id:
         raise UserError(f"The {PROVIDER} provider offers no institution {INSTITUTION!r}.")
-    institution.action_connect()
+    wizard.action_connect()
     wizard.account_line_ids.action = "new"
     out(f"Connected to {wizard.link_id.name}: {len(wizard.account_line_ids)} accounts found, "
         f"importing transactions booked since {wizard.first_sync_date} ...")

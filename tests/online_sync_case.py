@@ -21,6 +21,14 @@ def bank_posted_ids(link, account, date_from):
         cursor = page.next_cursor
 
 
+def choose_bank(wizard, identifier):
+    """Pick the institution ``identifier`` in the connect wizard, as a user does in its Bank field."""
+    wizard.institution_id = wizard.env["online.institution"].search([
+        ("provider", "=", wizard.provider), ("identifier", "=", identifier),
+    ])
+    return wizard
+
+
 @tagged("post_install", "-at_install", "online_sync")
 class OnlineSyncCase(TransactionCase):
     """Connects the sandbox bank through the connect wizard, like an accounting manager."""
@@ -36,7 +44,7 @@ class OnlineSyncCase(TransactionCase):
         """Connect ``institution``, link ``accounts`` to new journals and run the first sync."""
         env = env or self.env
         wizard = env["online.link.connect"].create({"phone": TEST_PHONE})
-        wizard.institution_ids.filtered(lambda i: i.identifier == institution).action_connect()
+        choose_bank(wizard, institution).action_connect()
         link = wizard.link_id
         link._set_tokens(dict(link._get_tokens(), daily_volume=volume))
         for line in wizard.account_line_ids:

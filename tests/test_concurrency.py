@@ -15,7 +15,7 @@ from odoo import Command, SUPERUSER_ID, api
 from odoo.exceptions import UserError
 from odoo.tests.common import get_db_name
 
-from online_sync_case import TEST_PHONE
+from online_sync_case import TEST_PHONE, choose_bank
 
 
 @pytest.fixture
@@ -34,7 +34,7 @@ def committed_link(registry):
         env["account.chart.template"].try_loading("generic_coa", company=company, install_demo=False)
         env = env(context={"allowed_company_ids": company.ids})
         wizard = env["online.link.connect"].create({"phone": TEST_PHONE, "company_id": company.id})
-        wizard.institution_ids.filtered(lambda i: i.identifier == "sandbox_bank").action_connect()
+        choose_bank(wizard, "sandbox_bank").action_connect()
         link = wizard.link_id
         link._set_tokens(dict(link._get_tokens(), daily_volume=4))
         account = link.account_ids.filtered(lambda a: a.name == "Current Account")

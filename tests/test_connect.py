@@ -6,7 +6,7 @@ from freezegun import freeze_time
 from odoo.exceptions import UserError
 from odoo.tests import tagged
 
-from online_sync_case import TEST_PHONE, OnlineSyncCase, bank_posted_ids
+from online_sync_case import TEST_PHONE, OnlineSyncCase, bank_posted_ids, choose_bank
 
 
 @tagged("post_install", "-at_install", "online_sync")
@@ -42,7 +42,7 @@ class TestConnect(OnlineSyncCase):
             "currency_id": self.env.ref("base.EUR").id,
         })
         wizard = self.env["online.link.connect"].create({"phone": TEST_PHONE})
-        wizard.institution_ids.filtered(lambda i: i.identifier == "sandbox_bank").action_connect()
+        choose_bank(wizard, "sandbox_bank").action_connect()
         for line in wizard.account_line_ids:
             line.action = "skip"
         line = wizard.account_line_ids.filtered(lambda l: l.name == "Current Account")
@@ -55,7 +55,7 @@ class TestConnect(OnlineSyncCase):
     def test_wrong_currency_journal_is_refused(self):
         journal = self.env["account.journal"].create({"name": "Company currency bank", "type": "bank", "code": "CCB"})
         wizard = self.env["online.link.connect"].create({"phone": TEST_PHONE})
-        wizard.institution_ids.filtered(lambda i: i.identifier == "sandbox_bank").action_connect()
+        choose_bank(wizard, "sandbox_bank").action_connect()
         line = wizard.account_line_ids.filtered(lambda l: l.name == "Current Account")
         line.write({"action": "existing", "journal_id": journal.id})
         self.assertNotEqual(self.company.currency_id.name, "EUR")
@@ -67,7 +67,7 @@ class TestConnect(OnlineSyncCase):
         wizard = self.env["online.link.connect"].create({"phone": "12"})
         self.assertTrue(wizard.phone_required)
         with self.assertRaisesRegex(UserError, "not a valid phone number"):
-            wizard.institution_ids.filtered(lambda i: i.identifier == "sandbox_bank").action_connect()
+            choose_bank(wizard, "sandbox_bank").action_connect()
         self.assertFalse(self.env["online.link"].search([("company_id", "=", self.company.id)]))
         self.connect()
         self.assertFalse(self.env["online.link.connect"].create({}).phone_required,
@@ -118,3 +118,16 @@ class TestConnect(OnlineSyncCase):
         self.assertTrue(self.lines_of(card))
         again = link.action_fetch_accounts()
         self.assertEqual(again["tag"], "display_notification", "no new account the second time")
+
+    def test_bank_list_is_cached_and_searchable(self):
+        wizard = self.env["online.link.connect"].create({"phone": TEST_PHONE})
+        institutions = self.env["online.institution"].search([("provider", "=", "sandbox")])
+        self.assertIn("Sandbox Bank (3 months of history)", institutions.mapped("name"))
+        short = institutions.filtered(lambda i: i.identifier == "sandbox_short")
+        self.assertEqual((short.country_code, short.max_history_days), ("FR", 90))
+        self.assertTrue(institutions.filtered(lambda i: i.identifier == "sandbox_neobank").beta)
+        wizard.write({"country_id": self.env.ref("base.de").id, "search_text": "neo"})
+        wizard.action_search()
+        self.assertEqual(wizard.institution_id.identifier, "sandbox_neobank")
+        self.assertEqual(self.env["online.institution"].search_count([("provider", "=", "sandbox")]), len(institutions),
+                         "looking a bank up again updates the cache, it does not duplicate it")

@@ -1,4 +1,5 @@
 from . import res_company
+from . import online_institution
 from . import online_link
 from . import online_account
 from . import account_journal

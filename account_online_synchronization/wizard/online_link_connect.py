@@ -18,8 +18,12 @@ class OnlineLinkConnect(models.TransientModel):
         selection=lambda self: [(code, cls.name) for code, cls in PROVIDERS.items()], default="sandbox", required=True,
     )
     country_id = fields.Many2one("res.country", string="Country")
+    institution_id = fields.Many2one(
+        "online.institution", string="Bank",
+        domain="[('provider', '=', provider)] + ([('country_code', '=', country_code)] if country_code else [])",
+    )
+    country_code = fields.Char(related="country_id.code")
     search_text = fields.Char(string="Bank Name")
-    institution_ids = fields.One2many("online.link.connect.institution", "wizard_id")
     phone_required = fields.Boolean(compute="_compute_phone_required")
     phone = fields.Char(help="Secures the company's bank connections; used to reactivate them if they are blocked.")
     link_id = fields.Many2one("online.link", string="Connection")
@@ -38,22 +42,17 @@ class OnlineLinkConnect(models.TransientModel):
     @api.model
     def default_get(self, fields_list):
         values = super().default_get(fields_list)
-        if "institution_ids" in fields_list and not values.get("institution_ids") and not values.get("link_id"):
-            provider = get_provider(values.get("provider") or "sandbox")
-            values["institution_ids"] = self._institution_commands(provider.search_institutions())
+        provider = values.get("provider") or "sandbox"
+        if not self.env["online.institution"].search_count([("provider", "=", provider)], limit=1):
+            self._load_institutions(provider)
         return values
 
     @api.model
-    def _institution_commands(self, institutions):
-        return [Command.clear()] + [Command.create({
-            "identifier": inst.id,
-            "name": inst.name,
-            "country_code": inst.country,
-            "logo_url": inst.logo_url,
-            "beta": inst.beta,
-            "max_history_days": inst.max_history_days or 0,
-            "unattended_refresh": inst.unattended_refresh,
-        }) for inst in institutions]
+    def _load_institutions(self, provider, country=None, text=None):
+        try:
+            return self.env["online.institution"]._refresh_from_provider(provider, country=country, text=text)
+        except ProviderError as error:
+            raise UserError(_("The bank list cannot be loaded: %(error)s", error=error.message)) from None
 
     def _reopen(self):
         return {
@@ -66,20 +65,20 @@ class OnlineLinkConnect(models.TransientModel):
         }
 
     def action_search(self):
-        """Search the provider's institutions by country and name."""
+        """Refresh the provider's bank list for the chosen country and name."""
         self.ensure_one()
-        provider = get_provider(self.provider)
-        try:
-            institutions = provider.search_institutions(country=self.country_id.code, text=self.search_text)
-        except ProviderError as error:
-            raise UserError(_("The bank list cannot be loaded: %(error)s", error=error.message)) from None
-        self.institution_ids = self._institution_commands(institutions)
+        institutions = self._load_institutions(self.provider, country=self.country_id.code, text=self.search_text)
+        if len(institutions) == 1:
+            self.institution_id = institutions
         return self._reopen()
 
-    def _connect(self, institution):
-        """Create the connection to ``institution`` and list its accounts."""
+    def action_connect(self):
+        """Create the connection to the chosen bank and list its accounts."""
         self.ensure_one()
         self.env["online.link"]._check_manager()
+        institution = self.institution_id
+        if not institution:
+            raise UserError(_("Choose your bank first."))
         company = self.company_id
         if self.phone_required:
             company.sudo().online_sync_phone = company._online_sync_normalize_phone(self.phone)
@@ -146,25 +145,6 @@ class OnlineLinkConnect(models.TransientModel):
             "view_mode": "form",
             "target": "current",
         }
-
-
-class OnlineLinkConnectInstitution(models.TransientModel):
-    _name = "online.link.connect.institution"
-    _description = "Institution offered when connecting a bank"
-    _order = "name"
-
-    wizard_id = fields.Many2one("online.link.connect", required=True, ondelete="cascade")
-    identifier = fields.Char(required=True)
-    name = fields.Char(required=True)
-    country_code = fields.Char(string="Country")
-    logo_url = fields.Char()
-    beta = fields.Boolean(help="Not fully supported by the provider yet: problems may arise.")
-    max_history_days = fields.Integer(string="History (days)")
-    unattended_refresh = fields.Boolean(string="Automatic Refresh")
-
-    def action_connect(self):
-        self.ensure_one()
-        return self.wizard_id._connect(self)
 
 
 class OnlineLinkConnectAccount(models.TransientModel):
