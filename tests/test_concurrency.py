@@ -11,7 +11,7 @@ from datetime import date, timedelta
 import pytest
 
 import odoo
-from odoo import Command, SUPERUSER_ID, api
+from odoo import SUPERUSER_ID, api
 from odoo.exceptions import UserError
 from odoo.tests.common import get_db_name
 

@@ -1,6 +1,6 @@
 from odoo import api, fields, models
 
-from ..providers import PROVIDERS, get_provider
+from ..providers import get_provider, provider_selection
 
 
 class OnlineInstitution(models.Model):
@@ -11,7 +11,7 @@ class OnlineInstitution(models.Model):
     _order = "name, id"
 
     provider = fields.Selection(
-        selection=lambda self: [(code, cls.name) for code, cls in PROVIDERS.items()], required=True, index=True,
+        selection=provider_selection, required=True, index=True,
     )
     identifier = fields.Char(required=True)
     name = fields.Char(required=True, index="trigram")

@@ -9,7 +9,7 @@ from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL
 
-from ..providers import PROVIDERS, MFARequired, ProviderError, ReauthRequired, get_provider
+from ..providers import MFARequired, ProviderError, ReauthRequired, get_provider, provider_selection
 
 _logger = logging.getLogger(__name__)
 
@@ -31,7 +31,7 @@ class OnlineLink(models.Model):
     name = fields.Char(string="Institution", required=True, tracking=True)
     company_id = fields.Many2one("res.company", required=True, default=lambda self: self.env.company, index=True)
     provider = fields.Selection(
-        selection=lambda self: [(code, cls.name) for code, cls in PROVIDERS.items()],
+        selection=provider_selection,
         required=True, default="sandbox", readonly=True,
     )
     institution_identifier = fields.Char(string="Institution ID", readonly=True)

@@ -15,6 +15,11 @@ PROVIDERS = {
 }
 
 
+def provider_selection(_model=None):
+    """Selection values of the known providers, for Odoo fields."""
+    return [(code, provider_class.name) for code, provider_class in PROVIDERS.items()]
+
+
 def get_provider(code, config=None):
     """Return a provider instance for ``code`` configured with ``config``."""
     try:

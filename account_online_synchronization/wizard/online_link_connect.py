@@ -3,7 +3,7 @@ from datetime import timedelta
 from odoo import Command, _, api, fields, models
 from odoo.exceptions import UserError
 
-from ..providers import PROVIDERS, ProviderError, get_provider
+from ..providers import ProviderError, get_provider, provider_selection
 
 
 class OnlineLinkConnect(models.TransientModel):
@@ -15,7 +15,7 @@ class OnlineLinkConnect(models.TransientModel):
     step = fields.Selection([("institution", "Choose your bank"), ("accounts", "Link accounts")], default="institution")
     company_id = fields.Many2one("res.company", default=lambda self: self.env.company, required=True)
     provider = fields.Selection(
-        selection=lambda self: [(code, cls.name) for code, cls in PROVIDERS.items()], default="sandbox", required=True,
+        selection=provider_selection, default="sandbox", required=True,
     )
     country_id = fields.Many2one("res.country", string="Country")
     institution_id = fields.Many2one(
