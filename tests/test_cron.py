@@ -1,6 +1,7 @@
 from datetime import date, timedelta
 
 from freezegun import freeze_time
+from lxml import etree
 
 from odoo.tests import tagged
 
@@ -17,6 +18,14 @@ class TestCron(OnlineSyncCase):
         self.assertTrue(cron.active)
         self.assertEqual((cron.interval_number, cron.interval_type), (12, "hours"))
         self.assertEqual(cron.code.strip(), "model._cron_fetch_online_transactions()")
+
+    def test_dashboard_offers_synchronize_now_and_the_connection_state(self):
+        arch = self.env.ref("account.account_journal_dashboard_kanban_view")._get_combined_arch()
+        tree = etree.fromstring(arch) if isinstance(arch, (str, bytes)) else arch
+        self.assertTrue(tree.xpath("//button[@name='manual_sync']"), "Synchronize Now is on the bank cards")
+        self.assertTrue(tree.xpath("//a[@name='action_open_online_link']"), "a warning links to the connection")
+        for field in ("online_link_id", "online_link_state", "online_last_refresh"):
+            self.assertTrue(tree.xpath(f"//field[@name='{field}']"), field)
 
     def test_cron_works_in_batches_and_reports_progress(self):
         with freeze_time(TODAY):

@@ -49,6 +49,21 @@ class TestErrorScenarios(OnlineSyncCase):
         link, account = self.run_scenario("consent_expired", "action_required", "Reconnect")
         self.recover(link, account, link.action_reconnect)
 
+    def test_consent_expires_after_180_days_and_reconnect_renews_it(self):
+        with freeze_time(TODAY):
+            link = self.connect(volume=1, first_sync_date=TODAY)
+        self.assertEqual(link.consent_expiry.date(), TODAY + timedelta(days=180))
+        with freeze_time(TODAY + timedelta(days=180)):
+            self.env["online.link"]._cron_fetch_online_transactions()
+            self.assertEqual(link.state, "action_required")
+            self.assertIn("expired on", link.error_message)
+            self.assertIn("Reconnect", link.message_ids[0].body)
+            link.action_reconnect()
+            self.assertEqual(link.consent_expiry.date(), TODAY + timedelta(days=360))
+            link.action_fetch_transactions()
+        self.assertEqual(link.state, "connected")
+        self.assertEqual(link.account_ids.filtered("journal_id").last_sync, TODAY + timedelta(days=180))
+
     def test_mfa_blocks_the_cron_but_not_a_manual_sync(self):
         link, account = self.run_scenario("mfa", "action_required", "security code")
         with freeze_time(TODAY + timedelta(days=5)):

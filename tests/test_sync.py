@@ -98,6 +98,7 @@ class TestSynchronization(OnlineSyncCase):
         link.action_disconnect()
         self.assertEqual(link.state, "disconnected")
         self.assertFalse(link.auto_sync)
+        self.assertFalse(link.consent_expiry)
         self.assertEqual(self.lines_of(account), lines)
         with self.assertRaisesRegex(UserError, "create a new connection|Create a new connection"):
             link.action_fetch_transactions()

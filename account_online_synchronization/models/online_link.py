@@ -114,7 +114,10 @@ class OnlineLink(models.Model):
 
     def _set_tokens(self, tokens):
         self.ensure_one()
-        self.sudo().provider_tokens = tokens
+        self.sudo().write({
+            "provider_tokens": tokens,
+            "consent_expiry": tokens and self._get_provider().consent_expiry(tokens),
+        })
 
     # locking -----------------------------------------------------------------
 

@@ -32,6 +32,10 @@ class Provider:
         """Finish a consent from the callback parameters; return new tokens."""
         raise NotImplementedError
 
+    def consent_expiry(self, tokens):
+        """Return when the consent ends (naive UTC datetime), or None when it does not expire."""
+        return None
+
     def refresh_tokens(self, tokens):
         """Return fresh tokens (unchanged when nothing needs refreshing)."""
         return tokens

@@ -9,7 +9,7 @@ into a failure mode to show how the synchronization reacts.
 import hashlib
 import random
 import secrets
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from .base import Provider
@@ -21,6 +21,8 @@ PAGE_SIZE = 500
 #: Days before today whose transactions may still be pending.
 PENDING_DAYS = 2
 OPENING_BALANCE = Decimal("2500.00")
+#: Days a consent lasts, as under PSD2.
+CONSENT_DAYS = 180
 
 SCENARIOS = ("normal", "mfa", "consent_expired", "rate_limited", "down")
 
@@ -97,21 +99,29 @@ class SandboxProvider(Provider):
 
     def complete_connection(self, institution_id, params, tokens=None):
         self.get_institution(institution_id)
+        today = date.today().isoformat()
         if tokens:
             # Updating credentials or renewing consent keeps the same accounts.
-            return dict(tokens, access_token=secrets.token_hex(16))
+            return dict(tokens, access_token=secrets.token_hex(16), consent_granted_on=today)
         return {
             "connection_id": f"{institution_id}-{secrets.token_hex(6)}",
             "institution_id": institution_id,
-            "opened_on": date.today().isoformat(),
+            "opened_on": today,
+            "consent_granted_on": today,
             "daily_volume": int(params.get("daily_volume") or 3),
             "access_token": secrets.token_hex(16),
         }
 
+    def consent_expiry(self, tokens):
+        granted = (tokens or {}).get("consent_granted_on")
+        if not granted:
+            return None
+        return datetime.combine(date.fromisoformat(granted) + timedelta(days=CONSENT_DAYS), time.min)
+
     # data -----------------------------------------------------------------
 
     def list_accounts(self, tokens):
-        self._check_scenario(unattended=False)
+        self._check_scenario(tokens, unattended=False)
         connection_id = self._connection_id(tokens)
         opened_on = date.fromisoformat(tokens.get("opened_on") or date.today().isoformat())
         accounts = []
@@ -130,7 +140,7 @@ class SandboxProvider(Provider):
         return accounts
 
     def list_transactions(self, tokens, account_id, date_from, cursor=None, unattended=False):
-        self._check_scenario(unattended=unattended)
+        self._check_scenario(tokens, unattended=unattended)
         connection_id = self._connection_id(tokens)
         if not account_id.startswith(connection_id + "-"):
             raise InvalidConfiguration(f"Account {account_id!r} is not part of this connection")
@@ -153,8 +163,11 @@ class SandboxProvider(Provider):
 
     # internals ------------------------------------------------------------
 
-    def _check_scenario(self, unattended):
+    def _check_scenario(self, tokens, unattended):
         request_id = f"sbx-{secrets.token_hex(6)}"
+        expiry = self.consent_expiry(tokens)
+        if expiry and datetime.combine(date.today(), time.min) >= expiry:
+            raise ReauthRequired(f"Your consent at Sandbox Bank expired on {expiry.date()}.", request_id=request_id)
         if self.scenario == "down":
             raise InstitutionUnavailable("Sandbox Bank is temporarily unavailable.", request_id=request_id)
         if self.scenario == "rate_limited":
