@@ -71,6 +71,8 @@ def test_manual_sync_is_refused_while_another_sync_holds_the_link(registry, comm
                 with pytest.raises(UserError, match="being synchronized right now"):
                     link_user.action_fetch_transactions()
                 assert link_user._fetch_transactions(unattended=True) == link_user.browse(), "the cron skips it"
+                link_user._cron_fetch_online_transactions()
+                assert not link_user.last_attempt, "the scheduler leaves it to the worker holding it"
             assert not line_identifiers(registry, account_id)
     # Once released, a sync goes through.
     with registry.cursor() as cr:

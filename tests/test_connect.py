@@ -111,13 +111,15 @@ class TestConnect(OnlineSyncCase):
         action = link.action_fetch_accounts()
         self.assertEqual(action["res_model"], "online.link.connect")
         wizard = self.env["online.link.connect"].browse(action["res_id"])
-        self.assertEqual(wizard.account_line_ids.mapped("name"), ["Visa Business Card"])
+        self.assertEqual(sorted(wizard.account_line_ids.mapped("name")),
+                         ["Business Account USD", "Savings Account", "Visa Business Card"],
+                         "the new card and the accounts skipped at connection time are offered")
         wizard.action_confirm()
         card = link.account_ids.filtered(lambda a: a.name == "Visa Business Card")
         self.assertTrue(card.journal_id)
         self.assertTrue(self.lines_of(card))
         again = link.action_fetch_accounts()
-        self.assertEqual(again["tag"], "display_notification", "no new account the second time")
+        self.assertEqual(again["tag"], "display_notification", "nothing left to link the second time")
 
     def test_bank_list_is_cached_and_searchable(self):
         wizard = self.env["online.link.connect"].create({"phone": TEST_PHONE})

@@ -152,19 +152,20 @@ class OnlineLink(models.Model):
         return self._sync_result_notification(failures)
 
     def action_fetch_accounts(self):
-        """Look for accounts added at the bank and offer to link them to journals."""
+        """Look for accounts added at the bank; offer every account without a journal for linking."""
         self._check_manager()
         self._check_resynchronizable()
         self.ensure_one()
         try:
-            new_accounts = self._fetch_accounts()
+            self._fetch_accounts()
         except ProviderError as error:
             self._handle_sync_error(error)
             return self._sync_result_notification(self)
         self._clear_error()
-        if not new_accounts:
-            return self._notification(_("No new account was found at %(bank)s.", bank=self.name), "info")
-        return self.env["online.link.connect"]._open_account_step(self, new_accounts)
+        unlinked = self.account_ids.filtered(lambda account: not account.journal_ids)
+        if not unlinked:
+            return self._notification(_("Every account of %(bank)s is already synchronized.", bank=self.name), "info")
+        return self.env["online.link.connect"]._open_account_step(self, unlinked)
 
     def action_update_credentials(self):
         """Send the user through the aggregator's flow to update the bank credentials."""
@@ -406,8 +407,10 @@ class OnlineLink(models.Model):
         manual_only = links.filtered(lambda link: not link.institution_unattended_refresh)
         manual_only._notify_manual_only()
         (links - manual_only)._fetch_transactions(unattended=True)
-        remaining = self.search_count(due_domain)
-        self.env["ir.cron"]._notify_progress(done=len(links), remaining=remaining)
+        # Links another worker is synchronizing were skipped: they are not left for this run.
+        busy = links.filtered_domain(due_domain)
+        remaining = self.search_count(due_domain + [("id", "not in", busy.ids)])
+        self.env["ir.cron"]._notify_progress(done=len(links) - len(busy), remaining=remaining)
 
     def _notify_manual_only(self):
         """Ask once to turn automatic synchronization off where the bank refuses it."""
