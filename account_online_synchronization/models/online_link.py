@@ -311,7 +311,8 @@ class OnlineLink(models.Model):
                 link._commit()
                 if not link._synchronize(unattended, accounts):
                     failures |= link
-            link._commit()
+                # Commit before releasing the lock: the next holder must see every line.
+                link._commit()
         return failures
 
     def _synchronize(self, unattended, accounts=None):
