@@ -203,24 +203,29 @@ class OnlineLink(models.Model):
         }
 
     def _restart_consent(self, mode, done_message):
+        """Go through the provider's consent again; the link, its accounts and lines stay."""
         self._check_manager()
         self._check_resynchronizable()
         self.ensure_one()
         provider = self._get_provider()
-        start = provider.start_connection(self.institution_identifier, mode=mode, tokens=self._get_tokens())
-        if start.redirect_url:
-            raise UserError(_("This provider needs its consent page, which is not available yet."))
-        self._complete_consent(provider, {})
-        self.message_post(body=done_message % {"bank": self.name})
-        return self._notification(done_message % {"bank": self.name}, "success")
-
-    def _complete_consent(self, provider, params):
-        """Store the tokens of a renewed consent and put the link back to work."""
-        self._set_tokens(provider.complete_connection(self.institution_identifier, params, tokens=self._get_tokens()))
+        self._set_tokens(self._obtain_consent(provider, self.institution_identifier, mode, self._get_tokens()))
         if self.provider == "sandbox" and self.sandbox_scenario in ("consent_expired", "mfa"):
             # The user has just been through the bank's consent and security steps.
             self.sandbox_scenario = "normal"
         self._clear_error()
+        self.message_post(body=done_message % {"bank": self.name})
+        return self._notification(done_message % {"bank": self.name}, "success")
+
+    @api.model
+    def _obtain_consent(self, provider, institution_identifier, mode="new", tokens=None):
+        """Run the provider's consent flow for ``mode``; return the connection's new tokens."""
+        try:
+            start = provider.start_connection(institution_identifier, mode=mode, tokens=tokens)
+            if start.redirect_url:
+                raise UserError(_("This provider needs its consent page, which is not available yet."))
+            return provider.complete_connection(institution_identifier, {}, tokens=tokens)
+        except ProviderError as error:
+            raise UserError(_("The connection failed: %(error)s", error=error.message)) from None
 
     def _check_manager(self):
         if not self.env.user.has_group("account.group_account_manager"):

@@ -20,10 +20,6 @@ class Provider:
         """Return the institutions matching a country code and a text."""
         raise NotImplementedError
 
-    def get_institution(self, institution_id):
-        """Return one institution by id."""
-        raise NotImplementedError
-
     def start_connection(self, institution_id, mode="new", tokens=None, redirect_url=None, state=None):
         """Begin a consent: ``mode`` is ``new``, ``update`` or ``renew``."""
         raise NotImplementedError

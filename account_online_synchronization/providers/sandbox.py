@@ -87,18 +87,18 @@ class SandboxProvider(Provider):
             if (not country or inst.country == country.upper()) and text in inst.name.lower()
         ]
 
-    def get_institution(self, institution_id):
+    def _institution(self, institution_id):
         for inst in INSTITUTIONS:
             if inst.id == institution_id:
                 return inst
         raise InvalidConfiguration(f"Unknown sandbox institution {institution_id!r}")
 
     def start_connection(self, institution_id, mode="new", tokens=None, redirect_url=None, state=None):
-        self.get_institution(institution_id)
+        self._institution(institution_id)
         return ConnectionStart()
 
     def complete_connection(self, institution_id, params, tokens=None):
-        self.get_institution(institution_id)
+        self._institution(institution_id)
         today = date.today().isoformat()
         if tokens:
             # Updating credentials or renewing consent keeps the same accounts.

@@ -82,14 +82,7 @@ class OnlineLinkConnect(models.TransientModel):
         company = self.company_id
         if self.phone_required:
             company.sudo().online_sync_phone = company._online_sync_normalize_phone(self.phone)
-        provider = get_provider(self.provider)
-        try:
-            start = provider.start_connection(institution.identifier)
-            if start.redirect_url:
-                raise UserError(_("This provider needs its consent page, which is not available yet."))
-            tokens = provider.complete_connection(institution.identifier, {})
-        except ProviderError as error:
-            raise UserError(_("The connection failed: %(error)s", error=error.message)) from None
+        tokens = self.env["online.link"]._obtain_consent(get_provider(self.provider), institution.identifier)
         link = self.env["online.link"].create({
             "name": institution.name,
             "company_id": company.id,
