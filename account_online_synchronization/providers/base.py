@@ -1,4 +1,6 @@
 """The interface every aggregator connector implements."""
+from .errors import InvalidConfiguration
+from .http import HttpClient
 
 
 class Provider:
@@ -12,9 +14,36 @@ class Provider:
 
     code = None
     name = None
+    #: Base URL per environment (``sandbox``, ``production``); ``config["base_url"]`` overrides it.
+    ENVIRONMENTS = {}
+    #: Configuration keys the connector needs, with their labels, among
+    #: ``client_id``, ``client_secret``, ``admin_login``, ``certificate``, ``private_key``.
+    CONFIG_FIELDS = {}
 
     def __init__(self, config=None):
         self.config = dict(config or {})
+
+    @property
+    def base_url(self):
+        """The configured base URL, or the one of the configured environment."""
+        url = self.config.get("base_url") or self.ENVIRONMENTS.get(self.config.get("environment") or "sandbox")
+        if not url:
+            raise InvalidConfiguration(f"No base URL is configured for {self.name}.")
+        return url.rstrip("/")
+
+    def http_client(self, **kwargs):
+        """An ``HttpClient`` on ``base_url``; ``timeout``/``retries``/``backoff`` come from the config when set."""
+        for key in ("timeout", "retries", "backoff", "max_wait"):
+            if self.config.get(key) is not None:
+                kwargs.setdefault(key, self.config[key])
+        return HttpClient(self.base_url, **kwargs)
+
+    def require_config(self, *keys):
+        """Return the values of ``keys`` in the configuration; raise when one is missing."""
+        missing = [self.CONFIG_FIELDS.get(key, key) for key in keys if not self.config.get(key)]
+        if missing:
+            raise InvalidConfiguration(f"{self.name} settings are incomplete: {', '.join(missing)} missing.")
+        return [self.config[key] for key in keys]
 
     def search_institutions(self, country=None, text=None):
         """Return the institutions matching a country code and a text."""
@@ -25,7 +54,11 @@ class Provider:
         raise NotImplementedError
 
     def complete_connection(self, institution_id, params, tokens=None):
-        """Finish a consent from the callback parameters; return new tokens."""
+        """Finish a consent from the callback parameters; return new tokens.
+
+        ``tokens`` holds the connection's current tokens (update/renew) merged
+        with ``ConnectionStart.pending``.
+        """
         raise NotImplementedError
 
     def consent_expiry(self, tokens):

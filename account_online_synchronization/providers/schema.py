@@ -28,10 +28,16 @@ class ConnectionStart:
 
     ``redirect_url`` is None when the provider needs no user step: the
     connection is then completed at once with ``complete_connection``.
+    Otherwise the user is sent there, and the aggregator sends them back to
+    the ``redirect_url`` given to ``start_connection`` with ``state`` and its
+    own parameters (code, connection id...).
     """
 
     redirect_url: str | None = None
     widget_token: str | None = None
+    #: Secret values needed to complete the consent (PKCE verifier, link token, ...);
+    #: kept server-side and merged into ``tokens`` for ``complete_connection``.
+    pending: dict = field(default_factory=dict, compare=False)
 
 
 @dataclass(frozen=True)
