@@ -1,7 +1,7 @@
 {
     "name": "Online Bank Statement Synchronization",
     "summary": "Import bank transactions automatically through bank aggregators",
-    "version": "18.0.1.0.0",
+    "version": "18.0.1.1.0",
     "category": "Accounting/Accounting",
     "license": "LGPL-3",
     "author": "Online Bank Synchronization contributors",
@@ -19,6 +19,7 @@
         "wizard/online_link_connect_views.xml",
         "views/online_sync_menus.xml",
     ],
+    "post_init_hook": "post_init_hook",
     "installable": True,
     "auto_install": ["account"],
 }

@@ -26,8 +26,8 @@ if [ -d "$ODOO_DATA_DIR/filestore/$BASE_DB" ]; then
     mkdir -p "$ODOO_DATA_DIR/filestore"
     cp -a "$ODOO_DATA_DIR/filestore/$BASE_DB" "$ODOO_DATA_DIR/filestore/$TEST_DB"
 fi
-echo "Installing account_online_synchronization into $TEST_DB ..." >&2
-odoo_run -d "$TEST_DB" -i account_online_synchronization --stop-after-init --log-level=warn
+echo "Installing account_online_synchronization and account_online_sync into $TEST_DB ..." >&2
+odoo_run -d "$TEST_DB" -i account_online_synchronization,account_online_sync --stop-after-init --log-level=warn
 
 export AOS_TEST_BASE_DB="$BASE_DB"
 export AOS_ADDONS_PATH="$(addons_path)"

@@ -31,8 +31,8 @@ class OnlineLink(models.Model):
     name = fields.Char(string="Institution", required=True, tracking=True)
     company_id = fields.Many2one("res.company", required=True, default=lambda self: self.env.company, index=True)
     provider = fields.Selection(
-        selection=provider_selection,
-        required=True, default="sandbox", readonly=True,
+        selection=provider_selection, default="sandbox", readonly=True,
+        help="Empty for a connection made before December 2020 through an aggregator no longer offered.",
     )
     institution_identifier = fields.Char(string="Institution ID", readonly=True)
     institution_unattended_refresh = fields.Boolean(
@@ -153,8 +153,8 @@ class OnlineLink(models.Model):
 
     def action_fetch_accounts(self):
         """Look for accounts added at the bank; offer every account without a journal for linking."""
-        self._check_manager()
         self._check_resynchronizable()
+        self._check_manager()
         self.ensure_one()
         try:
             self._fetch_accounts()
@@ -204,8 +204,8 @@ class OnlineLink(models.Model):
 
     def _restart_consent(self, mode, done_message):
         """Go through the provider's consent again; the link, its accounts and lines stay."""
-        self._check_manager()
         self._check_resynchronizable()
+        self._check_manager()
         self.ensure_one()
         provider = self._get_provider()
         self._set_tokens(self._obtain_consent(provider, self.institution_identifier, mode, self._get_tokens()))

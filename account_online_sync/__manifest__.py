@@ -1,0 +1,20 @@
+{
+    "name": "Online Bank Synchronization (before December 2020)",
+    "summary": "Keeps the connections of the former online synchronization readable; it never contacts a bank",
+    "version": "18.0.1.0.0",
+    "category": "Accounting/Accounting",
+    "license": "LGPL-3",
+    "author": "Online Bank Synchronization contributors",
+    "website": "https://github.com/account-online-synchronization",
+    "depends": ["account"],
+    "data": [
+        "security/account_online_sync_security.xml",
+        "security/ir.model.access.csv",
+        "views/account_online_provider_views.xml",
+        "views/account_online_journal_views.xml",
+        "views/account_journal_views.xml",
+        "views/account_online_sync_menus.xml",
+    ],
+    "post_init_hook": "post_init_hook",
+    "installable": True,
+}
