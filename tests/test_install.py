@@ -1,9 +1,7 @@
 """Install and uninstall the addon in a fresh database, as an administrator would from Apps."""
-import os
-import subprocess
-import sys
-
 import pytest
+
+from odoo_cli import odoo, template_copy
 
 SHELL_CHECK = """
 module = env["ir.module.module"].search([("name", "=", "account_online_synchronization")])
@@ -20,26 +18,10 @@ print("COLUMNS", env.cr.fetchone()[0])
 """
 
 
-def odoo(*args, stdin=None):
-    command = [sys.executable, "-c", "import sys, odoo.cli; sys.argv[0] = 'odoo'; odoo.cli.main()", *args,
-               f"--addons-path={os.environ['AOS_ADDONS_PATH']}", "--log-level=warn"]
-    if os.environ.get("ODOO_DATA_DIR"):
-        command.append(f"--data-dir={os.environ['ODOO_DATA_DIR']}")
-    result = subprocess.run(command, input=stdin, capture_output=True, text=True, timeout=900)
-    assert result.returncode == 0, result.stderr[-3000:]
-    return result.stdout
-
-
 @pytest.fixture
 def fresh_db():
-    base = os.environ.get("AOS_TEST_BASE_DB")
-    if not base:
-        pytest.fail("AOS_TEST_BASE_DB is not set: run the suite with `make test`")
-    name = f"{base}_install"
-    subprocess.run(["dropdb", "--if-exists", name], check=True)
-    subprocess.run(["createdb", "-T", base, name], check=True)
-    yield name
-    subprocess.run(["dropdb", "--if-exists", name], check=True)
+    with template_copy("install") as name:
+        yield name
 
 
 def test_auto_installed_with_accounting_then_uninstall_and_install(fresh_db):

@@ -1,0 +1,38 @@
+"""Run Odoo's command line on a throw-away copy of the test template database."""
+import os
+import subprocess
+import sys
+from contextlib import contextmanager
+
+import pytest
+
+
+def odoo(*args, stdin=None):
+    """Run `odoo` with this repository's addons; return its standard output (fail on a non-zero exit)."""
+    command = [sys.executable, "-c", "import sys, odoo.cli; sys.argv[0] = 'odoo'; odoo.cli.main()", *args,
+               f"--addons-path={os.environ['AOS_ADDONS_PATH']}", "--log-level=warn"]
+    if os.environ.get("ODOO_DATA_DIR"):
+        command.append(f"--data-dir={os.environ['ODOO_DATA_DIR']}")
+    result = subprocess.run(command, input=stdin, capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result.stdout
+
+
+def odoo_shell(database, script):
+    """Run ``script`` in `odoo shell` on ``database``; return its standard output."""
+    return odoo("shell", "-d", database, "--no-http", stdin=script)
+
+
+@contextmanager
+def template_copy(suffix):
+    """A copy of the template database (Accounting with this addon auto-installed), dropped afterwards."""
+    base = os.environ.get("AOS_TEST_BASE_DB")
+    if not base:
+        pytest.fail("AOS_TEST_BASE_DB is not set: run the suite with `make test`")
+    name = f"{base}_{suffix}"
+    subprocess.run(["dropdb", "--if-exists", name], check=True)
+    subprocess.run(["createdb", "-T", base, name], check=True)
+    try:
+        yield name
+    finally:
+        subprocess.run(["dropdb", "--if-exists", name], check=True)
