@@ -38,6 +38,7 @@ pytest_args=(
     --odoo-database="$TEST_DB"
     --odoo-addons-path="$AOS_ADDONS_PATH"
     --odoo-log-level=warn
+    --odoo-http
     --odoo-extra "data-dir=$ODOO_DATA_DIR"
     --odoo-extra "log-handler=odoo.tests.common:CRITICAL"
     -p no:cacheprovider

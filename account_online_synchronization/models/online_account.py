@@ -1,3 +1,4 @@
+import json
 import logging
 from datetime import date, timedelta
 
@@ -19,6 +20,11 @@ DEFAULT_HISTORY_DAYS = 90
 
 #: Context that skips what a bank import does not need: the "created" chatter message per entry.
 IMPORT_CONTEXT = {"mail_create_nolog": True, "mail_create_nosubscribe": True, "tracking_disable": True}
+
+
+def json_safe(value):
+    """``value`` as stored in a JSON field: decimals and dates as their text."""
+    return json.loads(json.dumps(value, default=str))
 
 
 class OnlineAccount(models.Model):
@@ -118,7 +124,8 @@ class OnlineAccount(models.Model):
         except ProviderError as error:
             if error.link_wide:
                 raise
-            return ProviderError(f"{self.name}: {error.message}", request_id=error.request_id)
+            error.message = f"{self.name}: {error.message}"
+            return error
         except Exception as error:  # noqa: BLE001 - one account must not lose the others
             _logger.exception("Online synchronization of account %s failed", self.id)
             return ProviderError(_("%(account)s: unexpected error: %(error)s", account=self.name, error=error))
@@ -211,7 +218,7 @@ class OnlineAccount(models.Model):
                 "partner_id": partners.get(sanitize_account_number(transaction.counterparty_account), False),
                 "online_transaction_identifier": transaction.id,
                 "online_account_id": self.id,
-                "transaction_details": transaction.raw,
+                "transaction_details": json_safe(transaction.raw),
             }
             foreign = foreign_currencies.get(transaction.foreign_currency)
             if foreign and foreign != currency and transaction.foreign_amount is not None:

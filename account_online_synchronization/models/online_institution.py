@@ -1,6 +1,6 @@
 from odoo import api, fields, models
 
-from ..providers import get_provider, provider_selection
+from ..providers import provider_selection
 
 
 class OnlineInstitution(models.Model):
@@ -34,7 +34,8 @@ class OnlineInstitution(models.Model):
     @api.model
     def _refresh_from_provider(self, provider_code, country=None, text=None):
         """Store the provider's institutions matching ``country`` and ``text``; return them."""
-        institutions = get_provider(provider_code).search_institutions(country=country, text=text)
+        provider = self.env["online.link"]._provider_for(provider_code, self.env.company)
+        institutions = provider.search_institutions(country=country, text=text)
         known = {inst.identifier: inst for inst in self.sudo().search([
             ("provider", "=", provider_code), ("identifier", "in", [i.id for i in institutions]),
         ])}

@@ -100,13 +100,14 @@ class OnlineLink(models.Model):
 
     def _get_provider(self):
         self.ensure_one()
-        return get_provider(self.provider, self._get_provider_config())
-
-    def _get_provider_config(self):
-        self.ensure_one()
         if self.provider == "sandbox":
-            return {"scenario": self.sandbox_scenario}
-        return {}
+            return get_provider("sandbox", {"scenario": self.sandbox_scenario})
+        return self._provider_for(self.provider, self.company_id)
+
+    @api.model
+    def _provider_for(self, provider_code, company):
+        """The connector of ``provider_code`` configured with ``company``'s aggregator settings."""
+        return get_provider(provider_code, self.env["online.provider.config"]._get_for(provider_code, company))
 
     def _get_tokens(self):
         self.ensure_one()
@@ -118,6 +119,13 @@ class OnlineLink(models.Model):
             "provider_tokens": tokens,
             "consent_expiry": tokens and self._get_provider().consent_expiry(tokens),
         })
+
+    def _refresh_tokens(self, provider):
+        """Refresh the connection's tokens when the provider needs it; return the current ones."""
+        tokens = provider.refresh_tokens(self._get_tokens())
+        if tokens != self._get_tokens():
+            self._set_tokens(tokens)
+        return tokens
 
     # locking -----------------------------------------------------------------
 
@@ -169,11 +177,11 @@ class OnlineLink(models.Model):
 
     def action_update_credentials(self):
         """Send the user through the aggregator's flow to update the bank credentials."""
-        return self._restart_consent("update", _("Credentials updated at %(bank)s."))
+        return self._restart_consent("update")
 
     def action_reconnect(self):
         """Renew an expired or revoked consent, keeping accounts, journals and lines."""
-        return self._restart_consent("renew", _("Consent renewed at %(bank)s."))
+        return self._restart_consent("renew")
 
     def action_disconnect(self):
         """Revoke the consent; journals keep every statement and line already imported."""
@@ -202,30 +210,53 @@ class OnlineLink(models.Model):
             "context": {"default_link_id": self.id},
         }
 
-    def _restart_consent(self, mode, done_message):
+    def _restart_consent(self, mode):
         """Go through the provider's consent again; the link, its accounts and lines stay."""
         self._check_resynchronizable()
         self._check_manager()
         self.ensure_one()
-        provider = self._get_provider()
-        self._set_tokens(self._obtain_consent(provider, self.institution_identifier, mode, self._get_tokens()))
+        consent, redirect_url = self.env["online.link.consent"]._begin(
+            self.provider, self.company_id, link=self, mode=mode,
+        )
+        if redirect_url:
+            return {"type": "ir.actions.act_url", "url": redirect_url, "target": "self"}
+        consent._finish({})
+        return self._notification(self._consent_message(mode), "success")
+
+    def _consent_message(self, mode):
+        if mode == "update":
+            return _("Credentials updated at %(bank)s.", bank=self.name)
+        return _("Consent renewed at %(bank)s.", bank=self.name)
+
+    def _consent_renewed(self, mode):
+        """Record a completed update or renewal of the consent."""
+        self.ensure_one()
         if self.provider == "sandbox" and self.sandbox_scenario in ("consent_expired", "mfa"):
             # The user has just been through the bank's consent and security steps.
             self.sandbox_scenario = "normal"
         self._clear_error()
-        self.message_post(body=done_message % {"bank": self.name})
-        return self._notification(done_message % {"bank": self.name}, "success")
+        self.message_post(body=self._consent_message(mode))
 
     @api.model
-    def _obtain_consent(self, provider, institution_identifier, mode="new", tokens=None):
-        """Run the provider's consent flow for ``mode``; return the connection's new tokens."""
+    def _create_from_consent(self, consent, tokens):
+        """Create the connection a completed consent gives access to, with its accounts."""
+        institution = consent.institution_id
+        link = self.create({
+            "name": institution.name,
+            "company_id": consent.company_id.id,
+            "provider": consent.provider,
+            "institution_identifier": institution.identifier,
+            "institution_unattended_refresh": institution.unattended_refresh,
+            "institution_max_history_days": institution.max_history_days,
+            "auto_sync": institution.unattended_refresh,
+        })
+        link._set_tokens(tokens)
         try:
-            start = provider.start_connection(institution_identifier, mode=mode, tokens=tokens)
-            if start.redirect_url:
-                raise UserError(_("This provider needs its consent page, which is not available yet."))
-            return provider.complete_connection(institution_identifier, {}, tokens=tokens)
+            accounts = link._fetch_accounts()
         except ProviderError as error:
-            raise UserError(_("The connection failed: %(error)s", error=error.message)) from None
+            raise UserError(_("The accounts cannot be read: %(error)s", error=error.message)) from None
+        link.message_post(body=_("Connected to %(bank)s: %(count)s accounts found.", bank=link.name, count=len(accounts)))
+        return link
 
     def _check_manager(self):
         if not self.env.user.has_group("account.group_account_manager"):
@@ -265,7 +296,8 @@ class OnlineLink(models.Model):
     def _fetch_accounts(self):
         """Create the online accounts the bank reports and we do not know yet; update balances."""
         self.ensure_one()
-        bank_accounts = self._get_provider().list_accounts(self._get_tokens())
+        provider = self._get_provider()
+        bank_accounts = provider.list_accounts(self._refresh_tokens(provider))
         known = {account.provider_account_id: account for account in self.account_ids}
         new_vals = []
         for bank_account in bank_accounts:
@@ -327,9 +359,7 @@ class OnlineLink(models.Model):
         to_sync = (accounts or self.account_ids) & self.account_ids.filtered("journal_ids")
         provider = self._get_provider()
         try:
-            tokens = provider.refresh_tokens(self._get_tokens())
-            if tokens != self._get_tokens():
-                self._set_tokens(tokens)
+            tokens = self._refresh_tokens(provider)
             account_errors = []
             for account in to_sync:
                 error = account._synchronize_safely(provider, tokens, unattended)

@@ -8,10 +8,20 @@ from .errors import (  # noqa: F401
     RateLimited,
     ReauthRequired,
 )
+from .enable_banking import EnableBankingProvider
+from .gocardless import GoCardlessProvider
+from .plaid import PlaidProvider
+from .ponto import PontoProvider
+from .saltedge import SaltEdgeProvider
 from .sandbox import SandboxProvider
+from .yodlee import YodleeProvider
 
 PROVIDERS = {
-    SandboxProvider.code: SandboxProvider,
+    provider_class.code: provider_class
+    for provider_class in (
+        SandboxProvider, PlaidProvider, YodleeProvider, SaltEdgeProvider, PontoProvider, EnableBankingProvider,
+        GoCardlessProvider,
+    )
 }
 
 

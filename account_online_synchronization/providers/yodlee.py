@@ -170,7 +170,8 @@ class YodleeProvider(Provider):
             extra.update(flow=FASTLINK_FLOWS[mode],
                          providerAccountId=self._provider_account_id(tokens))
         extra["callback"] = self._with_query(redirect_url, {"state": state} if state else {})
-        token = self._access_token(login_name, tokens)
+        # A FastLink session gets a token of its own: the stored one may have been revoked since.
+        token = self._access_token(login_name)
         query = urlencode({"accessToken": f"Bearer {token}", "extraParams": urlencode(extra)})
         return ConnectionStart(redirect_url=f"{fastlink_url}?{query}", pending=pending)
 

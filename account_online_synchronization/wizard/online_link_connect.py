@@ -3,7 +3,7 @@ from datetime import timedelta
 from odoo import Command, _, api, fields, models
 from odoo.exceptions import UserError
 
-from ..providers import ProviderError, get_provider, provider_selection
+from ..providers import ProviderError, provider_selection
 
 
 class OnlineLinkConnect(models.TransientModel):
@@ -24,6 +24,8 @@ class OnlineLinkConnect(models.TransientModel):
     )
     country_code = fields.Char(related="country_id.code")
     search_text = fields.Char(string="Bank Name")
+    institution_logo_url = fields.Char(related="institution_id.logo_url")
+    institution_beta = fields.Boolean(related="institution_id.beta")
     phone_required = fields.Boolean(compute="_compute_phone_required")
     phone = fields.Char(help="Secures the company's bank connections; used to reactivate them if they are blocked.")
     link_id = fields.Many2one("online.link", string="Connection")
@@ -82,22 +84,11 @@ class OnlineLinkConnect(models.TransientModel):
         company = self.company_id
         if self.phone_required:
             company.sudo().online_sync_phone = company._online_sync_normalize_phone(self.phone)
-        tokens = self.env["online.link"]._obtain_consent(get_provider(self.provider), institution.identifier)
-        link = self.env["online.link"].create({
-            "name": institution.name,
-            "company_id": company.id,
-            "provider": self.provider,
-            "institution_identifier": institution.identifier,
-            "institution_unattended_refresh": institution.unattended_refresh,
-            "institution_max_history_days": institution.max_history_days,
-            "auto_sync": institution.unattended_refresh,
-        })
-        link._set_tokens(tokens)
-        try:
-            accounts = link._fetch_accounts()
-        except ProviderError as error:
-            raise UserError(_("The accounts cannot be read: %(error)s", error=error.message)) from None
-        link.message_post(body=_("Connected to %(bank)s: %(count)s accounts found.", bank=link.name, count=len(accounts)))
+        consent, redirect_url = self.env["online.link.consent"]._begin(self.provider, company, institution=institution)
+        if redirect_url:
+            return {"type": "ir.actions.act_url", "url": redirect_url, "target": "self"}
+        link = consent._finish({})
+        accounts = link.account_ids
         self._prepare_account_step(link, accounts)
         return self._reopen()
 
