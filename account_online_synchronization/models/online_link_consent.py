@@ -36,6 +36,11 @@ class OnlineLinkConsent(models.Model):
     pending = fields.Json(groups="base.group_system")
     done = fields.Boolean()
 
+    @api.autovacuum
+    def _gc_expired_consents(self):
+        """Forget consents that were completed or abandoned."""
+        self.sudo().search([("create_date", "<", fields.Datetime.now() - CONSENT_VALIDITY)]).unlink()
+
     @api.model
     def _begin(self, provider_code, company, institution=None, link=None, mode="new"):
         """Start a consent; return it and the URL to send the user to (None when done at once)."""
