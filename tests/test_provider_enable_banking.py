@@ -6,6 +6,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from fakes.enable_banking import FakeEnableBanking
+from provider_paging import all_transactions
 
 from odoo.addons.account_online_synchronization.providers.enable_banking import EnableBankingProvider
 from odoo.addons.account_online_synchronization.providers.errors import (
@@ -45,16 +46,6 @@ def tokens(provider, fake):
     return connect(provider, fake)
 
 
-def all_transactions(provider, tokens, account_id, date_from):
-    """Every transaction over every page, and the number of pages."""
-    transactions, cursor, pages = [], None, 0
-    while True:
-        page = provider.list_transactions(tokens, account_id, date_from, cursor=cursor)
-        transactions += page.transactions
-        pages += 1
-        if not page.next_cursor:
-            return transactions, pages
-        cursor = page.next_cursor
 
 
 def other_key_pem():

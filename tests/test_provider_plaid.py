@@ -6,6 +6,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from fakes.plaid import CLIENT_ID, SECRET, FakePlaid
+from provider_paging import all_transactions
 
 from odoo.addons.account_online_synchronization.providers.errors import (
     InstitutionUnavailable,
@@ -46,15 +47,6 @@ def tokens(fake, provider):
     return connect(fake, provider)
 
 
-def all_transactions(provider, tokens, account_id, date_from):
-    transactions, cursor, pages = [], None, 0
-    while True:
-        page = provider.list_transactions(tokens, account_id, date_from, cursor=cursor)
-        transactions += page.transactions
-        pages += 1
-        if not page.next_cursor:
-            return transactions, pages
-        cursor = page.next_cursor
 
 
 def requests_to(fake, path):

@@ -6,6 +6,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from fakes.ponto import FakePonto
+from provider_paging import all_transactions
 from odoo.addons.account_online_synchronization.providers.errors import (
     InstitutionUnavailable,
     InvalidConfiguration,
@@ -50,16 +51,6 @@ def connect_tokens(fake, connect_provider):
     return connect_provider.complete_connection(fake.institution_id, params, start.pending)
 
 
-def all_transactions(provider, tokens, account_id, date_from):
-    """Every page of an account's transactions, and the number of pages."""
-    transactions, cursor, pages = [], None, 0
-    while True:
-        page = provider.list_transactions(tokens, account_id, date_from, cursor)
-        transactions += page.transactions
-        pages += 1
-        cursor = page.next_cursor
-        if cursor is None:
-            return transactions, pages
 
 
 def posted_ids(fake, account_id, date_from):
