@@ -1,6 +1,9 @@
 import json
 import logging
 from datetime import date, timedelta
+from decimal import Decimal, InvalidOperation
+
+import psycopg2
 
 from odoo import _, api, fields, models
 from odoo.addons.base.models.res_bank import sanitize_account_number
@@ -25,6 +28,14 @@ IMPORT_CONTEXT = {"mail_create_nolog": True, "mail_create_nosubscribe": True, "t
 def json_safe(value):
     """``value`` as stored in a JSON field: decimals and dates as their text."""
     return json.loads(json.dumps(value, default=str))
+
+
+def _is_exact(amount, decimal_places):
+    """True when the ``Decimal`` ``amount`` has no non-zero digit beyond ``decimal_places``."""
+    try:
+        return amount.quantize(Decimal(1).scaleb(-decimal_places)) == amount
+    except InvalidOperation:
+        return False
 
 
 class OnlineAccount(models.Model):
@@ -61,7 +72,7 @@ class OnlineAccount(models.Model):
     last_sync_imported = fields.Integer(string="Imported by Last Synchronization", readonly=True)
     pending_count = fields.Integer(
         string="Pending Transactions", readonly=True,
-        help="Transactions the bank has not posted yet; they are imported once posted.",
+        help="Transactions the bank has not posted yet, or booked on a later date; they are imported then.",
     )
 
     _sql_constraints = [
@@ -95,18 +106,20 @@ class OnlineAccount(models.Model):
         self.ensure_one()
         today = fields.Date.today()
         posted, pending_count = self._fetch_bank_transactions(provider, tokens, self._fetch_start_date(), unattended)
+        self._check_transactions(posted)
         imported = 0
         statements = {}
         sync_time = fields.Datetime.now()
         analyze_at = CHUNK_SIZE
         for chunk in split_every(CHUNK_SIZE, posted, list):
-            new = self._filter_new(chunk)
-            if new:
-                with self.env.cr.savepoint():
+            # A database error leaves nothing of the chunk, and the transaction usable.
+            with self.env.cr.savepoint():
+                new = self._filter_new(chunk)
+                if new:
                     self._create_statement_lines(new, statements, sync_time)
-                imported += len(new)
-            if not self.last_sync or chunk[-1].booking_date > self.last_sync:
-                self.last_sync = min(chunk[-1].booking_date, today)
+                if not self.last_sync or chunk[-1].booking_date > self.last_sync:
+                    self.last_sync = min(chunk[-1].booking_date, today)
+            imported += len(new)
             self.link_id._commit()
             if imported >= analyze_at:
                 self._refresh_planner_statistics()
@@ -128,7 +141,9 @@ class OnlineAccount(models.Model):
             return error
         except Exception as error:  # noqa: BLE001 - one account must not lose the others
             _logger.exception("Online synchronization of account %s failed", self.id)
-            return ProviderError(_("%(account)s: unexpected error: %(error)s", account=self.name, error=error))
+            # A database error stops the import at the chunk it was in; that chunk's savepoint undid it.
+            detail = isinstance(error, psycopg2.Error) and error.diag.message_primary or error
+            return ProviderError(_("%(account)s: unexpected error: %(error)s", account=self.name, error=detail))
         return None
 
     def _refresh_planner_statistics(self):
@@ -160,25 +175,60 @@ class OnlineAccount(models.Model):
         return start
 
     def _fetch_bank_transactions(self, provider, tokens, date_from, unattended):
-        """Return the posted transactions (unique ids, sorted by date) and the number of pending ones."""
+        """Return the posted transactions (unique ids, sorted by date) and the number of pending ones.
+
+        Transactions booked after today are held back like pending ones: the
+        run on or after their booking date imports them.
+        """
+        today = fields.Date.today()
         posted = {}
-        pending_count = 0
+        waiting = set()
         cursor = None
         while True:
             page = provider.list_transactions(
                 tokens, self.provider_account_id, date_from, cursor=cursor, unattended=unattended,
             )
             for transaction in page.transactions:
-                if transaction.is_posted:
+                if transaction.is_posted and transaction.booking_date <= today:
                     posted.setdefault(transaction.id, transaction)
                 else:
-                    pending_count += 1
+                    waiting.add(transaction.id)
             if not page.next_cursor:
                 break
             if page.next_cursor == cursor:
                 raise MalformedResponse(_("The bank returned the same page twice; the synchronization stopped."))
             cursor = page.next_cursor
-        return sorted(posted.values(), key=lambda t: (t.booking_date, t.id)), pending_count
+        return sorted(posted.values(), key=lambda t: (t.booking_date, t.id)), len(waiting - posted.keys())
+
+    def _check_transactions(self, transactions):
+        """Refuse the whole import when one transaction cannot be recorded exactly.
+
+        Checked before any line is created, so that nothing is half-imported:
+        known currencies, the journal's currency, and amounts without more
+        decimals than their currency has (trailing zeros aside: money is never
+        rounded silently).
+        """
+        journal = self.journal_id
+        currency = journal.currency_id or journal.company_id.currency_id
+        currencies = self._get_currencies({t.currency for t in transactions} | {
+            t.foreign_currency for t in transactions if t.foreign_currency})
+        for transaction in transactions:
+            if transaction.currency != currency.name:
+                raise MalformedResponse(_(
+                    "Transaction %(id)s is in %(currency)s but %(journal)s is in %(journal_currency)s.",
+                    id=transaction.id, currency=transaction.currency, journal=journal.name,
+                    journal_currency=currency.name,
+                ))
+            amounts = [(transaction.amount, currency)]
+            if transaction.foreign_currency and transaction.foreign_amount is not None:
+                amounts.append((transaction.foreign_amount, currencies[transaction.foreign_currency]))
+            for amount, amount_currency in amounts:
+                if not _is_exact(amount, amount_currency.decimal_places):
+                    raise MalformedResponse(_(
+                        "Transaction %(id)s has the amount %(amount)s %(currency)s, more precise than the currency "
+                        "allows: it is not rounded silently, and nothing new was imported into %(journal)s.",
+                        id=transaction.id, amount=amount, currency=amount_currency.name, journal=journal.name,
+                    ))
 
     def _filter_new(self, transactions):
         """Drop the transactions already imported into this account, in one indexed query."""
@@ -202,12 +252,6 @@ class OnlineAccount(models.Model):
         partners = self._match_partners(transactions)
         vals_list = []
         for transaction in transactions:
-            if transaction.currency != currency.name:
-                raise MalformedResponse(_(
-                    "Transaction %(id)s is in %(currency)s but %(journal)s is in %(journal_currency)s.",
-                    id=transaction.id, currency=transaction.currency, journal=journal.name,
-                    journal_currency=currency.name,
-                ))
             vals = {
                 "journal_id": journal.id,
                 "date": transaction.booking_date,

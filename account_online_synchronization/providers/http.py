@@ -1,9 +1,10 @@
 """HTTP plumbing shared by the aggregator connectors.
 
 Every call has a timeout. Calls that are safe to repeat are retried with an
-exponential backoff on 429 and 5xx answers and on network failures, honouring
-``Retry-After``. Answers are decoded with ``Decimal`` for JSON numbers. Request
-bodies, headers and query strings are never logged: they carry secrets.
+exponential backoff on 429 and 5xx answers and on network failures (answers
+cut off midway included), honouring ``Retry-After``. Answers are decoded with
+``Decimal`` for JSON numbers. Request bodies, headers and query strings are
+never logged: they carry secrets.
 """
 import json
 import logging
@@ -81,12 +82,15 @@ class HttpClient:
                 raw = self.session.request(method, url, **kwargs)
             except requests.exceptions.SSLError:
                 raise ProviderError("The aggregator refused the TLS connection: check the certificate settings.") from None
-            except (requests.exceptions.Timeout, requests.exceptions.ConnectionError) as error:
+            except (requests.exceptions.Timeout, requests.exceptions.ConnectionError,
+                    requests.exceptions.ChunkedEncodingError) as error:
+                # ChunkedEncodingError: the connection broke while the answer was coming.
                 _logger.info("%s %s: network failure (%s), attempt %s/%s",
                              method, self._log_path(url), type(error).__name__, attempt, attempts)
                 if last:
                     raise InstitutionUnavailable(
-                        "The aggregator did not answer in time. The next synchronization will try again."
+                        "The aggregator did not answer in time or the connection broke. "
+                        "The next synchronization will try again."
                     ) from None
                 self._sleep(attempt, None)
                 continue

@@ -93,6 +93,9 @@ class FakePonto(FakeAggregator, FakeBankControls):
         self._rate_limit = None  # (retry_after, answers left)
         self.last_request_id = None
         self._break_page = False
+        #: Transaction id -> attribute values listed exactly as given (a str amount as a JSON string).
+        self.as_is = {}
+        self._repeated = set()
         today = date.today()
         self.authorized_at = datetime.combine(today - timedelta(days=10), datetime.min.time()).replace(hour=10)
         self.authorization_end = self.authorized_at + timedelta(days=90)
@@ -381,11 +384,16 @@ class FakePonto(FakeAggregator, FakeBankControls):
 
         def serialize(item):
             attributes = dict(item["attributes"], amount=_number(item["attributes"]["amount"]))
+            attributes.update(self.as_is.get(item["id"], {}))
             if self._break_page:
                 self._break_page = False
                 del attributes["amount"]
             return dict(item, attributes=attributes)
-        return self._page(request, f"/accounts/{account_id}/{kind}", items, serialize)
+        status, body, headers = self._page(request, f"/accounts/{account_id}/{kind}", items, serialize)
+        if status == 200:
+            body["data"] = [copy for entry in body["data"]
+                            for copy in [entry] * (2 if entry["id"] in self._repeated else 1)]
+        return status, body, headers
 
     @route("POST", "/accounts/(?P<account_id>[^/]+)/reauthorization-requests")
     def reauthorization_request(self, request, account_id):
@@ -478,6 +486,18 @@ class FakePonto(FakeAggregator, FakeBankControls):
 
     def break_next_transactions_page(self):
         self._break_page = True
+
+    def serve_as_is(self, transaction_id, **attributes):
+        """List a transaction with these attribute values, sent exactly as given, until ``as_is`` is cleared.
+
+        How tests reproduce a bank's odd data: an amount as a string with many
+        decimals, a currency code nobody knows...
+        """
+        self.as_is.setdefault(transaction_id, {}).update(attributes)
+
+    def repeat_in_page(self, transaction_id):
+        """List a transaction twice in a row in its page, as some banks' feeds do."""
+        self._repeated.add(transaction_id)
 
     @property
     def revoked(self):

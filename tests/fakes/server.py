@@ -7,6 +7,7 @@ a dict/list body is sent as JSON, a str as is. Tests inject faults with
 """
 import json
 import re
+import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
@@ -88,17 +89,23 @@ class FakeAggregator:
 
     # faults ------------------------------------------------------------------
 
-    def fail_next(self, status, body=None, headers=None, count=1, path=None):
+    def fail_next(self, status, body=None, headers=None, count=1, path=None, after=0):
         """Answer the next ``count`` requests (matching the ``path`` regex) with this error.
 
-        ``status`` may also be ``"timeout"`` (no answer) or ``"reset"`` (connection closed).
+        ``status`` may also be ``"timeout"`` (no answer), ``"reset"`` (connection
+        closed) or ``"cut"`` (the headers announce ``body`` whole, half of it
+        comes, then the connection closes). The first ``after`` matching
+        requests are answered normally: a later page of a listing fails.
         """
         self._faults.append({"status": status, "body": body, "headers": headers or {},
-                             "count": count, "path": path and re.compile(path)})
+                             "count": count, "path": path and re.compile(path), "after": after})
 
     def _take_fault(self, path):
         for fault in self._faults:
             if fault["path"] is None or fault["path"].search(path):
+                if fault["after"]:
+                    fault["after"] -= 1
+                    return None
                 fault["count"] -= 1
                 if fault["count"] <= 0:
                     self._faults.remove(fault)
@@ -122,6 +129,8 @@ class FakeAggregator:
                 handler.close_connection = True
                 handler.connection.close()
                 return
+            if fault["status"] == "cut":
+                return self._send(handler, 200, fault["body"], fault["headers"], cut=True)
             return self._send(handler, fault["status"], fault["body"], fault["headers"])
         for method, pattern, function in self._routes:
             match = pattern.match(parts.path)
@@ -131,7 +140,7 @@ class FakeAggregator:
         return self._send(handler, 404, {"error": "not_found", "path": parts.path})
 
     @staticmethod
-    def _send(handler, status, body=None, headers=None):
+    def _send(handler, status, body=None, headers=None, cut=False):
         if isinstance(body, (dict, list)):
             payload = json.dumps(body, default=str).encode()
             content_type = "application/json"
@@ -145,6 +154,12 @@ class FakeAggregator:
             handler.send_header(name, value)
         handler.send_header("Content-Length", str(len(payload)))
         handler.end_headers()
+        if cut:
+            handler.wfile.write(payload[:len(payload) // 2])
+            handler.wfile.flush()
+            handler.close_connection = True
+            handler.connection.shutdown(socket.SHUT_RDWR)
+            return
         handler.wfile.write(payload)
 
 
