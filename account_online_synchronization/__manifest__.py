@@ -1,7 +1,7 @@
 {
     "name": "Online Bank Statement Synchronization",
     "summary": "Import bank transactions automatically through bank aggregators",
-    "version": "18.0.1.1.0",
+    "version": "18.0.1.2.0",
     "category": "Accounting/Accounting",
     "license": "LGPL-3",
     "author": "Online Bank Synchronization contributors",
@@ -18,6 +18,8 @@
         "views/account_journal_views.xml",
         "views/account_journal_dashboard_views.xml",
         "wizard/online_link_connect_views.xml",
+        "wizard/online_sync_reactivate_views.xml",
+        "views/online_sync_event_views.xml",
         "views/online_sync_menus.xml",
     ],
     "post_init_hook": "post_init_hook",

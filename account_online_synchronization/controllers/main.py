@@ -1,7 +1,6 @@
 import werkzeug.urls
-from werkzeug.exceptions import Forbidden
 
-from odoo import http
+from odoo import _, http
 from odoo.exceptions import UserError
 from odoo.http import request
 
@@ -12,7 +11,13 @@ class OnlineSyncController(http.Controller):
 
     @http.route(CALLBACK_PATH, type="http", auth="user", methods=["GET"], csrf=False)
     def consent_callback(self, state=None, **params):
-        """Where the aggregator sends the user back after the consent page."""
+        """Where the aggregator sends the user back after the consent page.
+
+        Refusals answer 403 without raising, so that the refused attempt is
+        logged for suspicious-activity detection.
+        """
+        if not request.env.user._is_internal():
+            return self._forbidden(_("Bank connections are managed by the company's accountants only."))
         consent_model = request.env["online.link.consent"]
         if state and "?" in state:
             # Aggregators that append their own "?name=value" to a return URL that already had a query.
@@ -21,14 +26,21 @@ class OnlineSyncController(http.Controller):
         try:
             consent = consent_model._from_callback(state)
         except UserError as error:
-            raise Forbidden(error.args[0]) from None
+            return self._forbidden(error.args[0])
         try:
             link = consent._finish(dict(params, state=state))
         except UserError as error:
             request.env.cr.rollback()
             consent.sudo().done = True
+            request.env["online.sync.event"]._record(
+                consent.company_id, "invalid_credentials", link=consent.link_id, detail=error.args[0],
+            )
             link = consent.link_id
             if not link:
-                raise Forbidden(error.args[0]) from None
+                return self._forbidden(error.args[0])
             link.message_post(body=error.args[0])
         return request.redirect(f"/odoo/action-account_online_synchronization.action_online_link/{link.id}")
+
+    @staticmethod
+    def _forbidden(message):
+        return request.make_response(message, headers=[("Content-Type", "text/plain; charset=utf-8")], status=403)

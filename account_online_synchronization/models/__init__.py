@@ -1,4 +1,6 @@
+from . import online_sync_secret
 from . import res_company
+from . import online_sync_event
 from . import online_institution
 from . import online_link
 from . import online_link_legacy

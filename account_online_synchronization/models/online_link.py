@@ -4,12 +4,14 @@ from contextlib import contextmanager
 from datetime import timedelta
 
 from markupsafe import Markup
+from psycopg2.extensions import TRANSACTION_STATUS_INERROR
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL
 
 from ..providers import MFARequired, ProviderError, ReauthRequired, get_provider, provider_selection
+from .online_provider_config import SECRET_KEYS
 
 _logger = logging.getLogger(__name__)
 
@@ -24,9 +26,10 @@ class OnlineLink(models.Model):
 
     _name = "online.link"
     _description = "Online Bank Connection"
-    _inherit = ["mail.thread"]
+    _inherit = ["mail.thread", "online.sync.secret"]
     _order = "name, id"
     _check_company_auto = True
+    _secret_fields = {"provider_tokens_encrypted": "provider_tokens"}
 
     name = fields.Char(string="Institution", required=True, tracking=True)
     company_id = fields.Many2one("res.company", required=True, default=lambda self: self.env.company, index=True)
@@ -62,7 +65,7 @@ class OnlineLink(models.Model):
     consent_expiry = fields.Datetime(string="Consent Valid Until", readonly=True)
     account_ids = fields.One2many("online.account", "link_id", string="Accounts")
     account_count = fields.Integer(compute="_compute_account_count")
-    provider_tokens = fields.Json(groups="base.group_system", copy=False)
+    provider_tokens_encrypted = fields.Text(groups="base.group_system", copy=False, exportable=False)
     error_code = fields.Char(readonly=True, copy=False)
     error_message = fields.Text(readonly=True, copy=False)
     error_reference = fields.Char(
@@ -70,6 +73,8 @@ class OnlineLink(models.Model):
         help="Give this reference to support: it identifies the last failure.",
     )
     manual_only_notified = fields.Boolean(readonly=True, copy=False)
+    company_sync_blocked = fields.Boolean(related="company_id.online_sync_blocked", string="Blocked")
+    company_block_reason = fields.Char(related="company_id.online_sync_block_reason", string="Blocked Because")
     sandbox_scenario = fields.Selection(
         selection=[
             ("normal", "Normal"),
@@ -111,14 +116,19 @@ class OnlineLink(models.Model):
 
     def _get_tokens(self):
         self.ensure_one()
-        return self.sudo().provider_tokens or {}
+        return self._decrypt(self.sudo().provider_tokens_encrypted) or {}
 
     def _set_tokens(self, tokens):
         self.ensure_one()
         self.sudo().write({
-            "provider_tokens": tokens,
+            "provider_tokens_encrypted": self._encrypt(tokens) if tokens else False,
             "consent_expiry": tokens and self._get_provider().consent_expiry(tokens),
         })
+
+    def _known_secrets(self, provider=None):
+        """The connection's tokens and its aggregator's secret settings: what texts must never show."""
+        provider = provider or self._get_provider()
+        return [self._get_tokens() if self else {}, [provider.config.get(key) for key in SECRET_KEYS]]
 
     def _refresh_tokens(self, provider):
         """Refresh the connection's tokens when the provider needs it; return the current ones."""
@@ -144,6 +154,11 @@ class OnlineLink(models.Model):
             yield locked
         finally:
             if locked:
+                if cr.connection.info.transaction_status == TRANSACTION_STATUS_INERROR:
+                    # A database error aborted the transaction, which the caller rolls back
+                    # anyway: without this, the unlock fails and the link stays locked
+                    # by the pooled connection.
+                    cr.rollback()
                 cr.execute(SQL("SELECT pg_advisory_unlock(%s, %s)", LOCK_NAMESPACE, self.id))
 
     def _commit(self):
@@ -190,7 +205,8 @@ class OnlineLink(models.Model):
             try:
                 link._get_provider().revoke(link._get_tokens())
             except ProviderError as error:
-                _logger.warning("Revoking online link %s failed: %s", link.id, error.message)
+                _logger.warning("Revoking online link %s failed: %s", link.id,
+                                link._scrub(error.message, link._known_secrets()))
             link._set_tokens({})
             link.write({"state": "disconnected", "auto_sync": False})
             link.message_post(body=_(
@@ -198,6 +214,12 @@ class OnlineLink(models.Model):
                 bank=link.name,
             ))
         return True
+
+    def action_reactivate_synchronization(self):
+        """Open the dialog lifting the block of the company's bank synchronization."""
+        self.ensure_one()
+        self._check_manager()
+        return self.env["online.sync.reactivate"]._open_for(self.company_id)
 
     def action_open_accounts(self):
         self.ensure_one()
@@ -254,7 +276,8 @@ class OnlineLink(models.Model):
         try:
             accounts = link._fetch_accounts()
         except ProviderError as error:
-            raise UserError(_("The accounts cannot be read: %(error)s", error=error.message)) from None
+            message = link._scrub(error.message, link._known_secrets())
+            raise UserError(_("The accounts cannot be read: %(error)s", error=message)) from None
         link.message_post(body=_("Connected to %(bank)s: %(count)s accounts found.", bank=link.name, count=len(accounts)))
         return link
 
@@ -263,6 +286,7 @@ class OnlineLink(models.Model):
             raise UserError(_("Only accounting administrators can manage bank connections."))
 
     def _check_resynchronizable(self):
+        self.company_id._online_sync_check_not_blocked()
         disconnected = self.filtered(lambda link: link.state == "disconnected")
         if disconnected:
             raise UserError(_(
@@ -336,6 +360,8 @@ class OnlineLink(models.Model):
         """
         failures = self.browse()
         for link in self:
+            if link.company_id.online_sync_blocked:
+                continue
             with link._sync_lock() as locked:
                 if not locked:
                     if not unattended:
@@ -346,11 +372,23 @@ class OnlineLink(models.Model):
                 # Start from a fresh snapshot so that the lines committed by the
                 # run that held the lock before are seen by deduplication.
                 link._commit()
+                if not link._count_synchronization(unattended):
+                    continue
                 if not link._synchronize(unattended, accounts):
                     failures |= link
                 # Commit before releasing the lock: the next holder must see every line.
                 link._commit()
         return failures
+
+    def _count_synchronization(self, unattended):
+        """Log the synchronization for storm detection; return False when it blocked the company."""
+        self.env["online.sync.event"]._record(self.company_id, "sync", link=self)
+        if not self.company_id.online_sync_blocked:
+            return True
+        self._commit()  # the block must outlive the refusal below
+        if not unattended:
+            self.company_id._online_sync_check_not_blocked()
+        return False
 
     def _synchronize(self, unattended, accounts=None):
         """Import one link's transactions; return True on success."""
@@ -389,10 +427,13 @@ class OnlineLink(models.Model):
             state = "action_required"
         else:
             state = "error"
-        message = error.message
+        # Aggregators may echo a token or a secret in their error answers.
+        known_secrets = self._known_secrets()
+        message = self._scrub(error.message, known_secrets)
+        request_id = self._scrub(error.request_id, known_secrets)
         _logger.warning(
             "Online synchronization of link %s failed (%s, reference %s, provider request %s): %s",
-            self.id, error.code, reference, error.request_id or "-", message,
+            self.id, error.code, reference, request_id or "-", message,
         )
         repeated = self.error_code == error.code
         self.sudo().write({
@@ -404,10 +445,12 @@ class OnlineLink(models.Model):
         if repeated and error.transient:
             return
         reference_text = _("Reference: %(reference)s", reference=reference)
-        if error.request_id:
-            reference_text += " " + _("(provider request %(id)s)", id=error.request_id)
+        if request_id:
+            reference_text += " " + _("(provider request %(id)s)", id=request_id)
         body = Markup("<p><b>%s</b></p><p>%s</p><p>%s</p>") % (message, self._error_advice(error), reference_text)
         self.message_post(body=body)
+        if error.code == "invalid_configuration":
+            self.env["online.sync.event"]._record(self.company_id, "invalid_credentials", link=self, detail=message)
 
     def _error_advice(self, error):
         advice = {
@@ -430,23 +473,45 @@ class OnlineLink(models.Model):
     # scheduler ---------------------------------------------------------------
 
     @api.model
-    def _cron_fetch_online_transactions(self, batch_size=50):
-        """Synchronize the links due for a refresh, a batch at a time."""
-        due_domain = [
+    def _cron_due_domain(self):
+        """The links the scheduler synchronizes now: automatic ones not attempted lately."""
+        return [
             ("auto_sync", "=", True),
             ("state", "in", ("connected", "error")),
+            ("company_id.online_sync_blocked", "=", False),
             "|", ("institution_unattended_refresh", "=", True), ("manual_only_notified", "=", False),
             "|", ("last_attempt", "=", False),
             ("last_attempt", "<", fields.Datetime.now() - MIN_REFRESH_INTERVAL),
         ]
+
+    @api.model
+    def _cron_fetch_online_transactions(self, batch_size=50):
+        """Synchronize the links due for a refresh, a batch at a time."""
+        due_domain = self._cron_due_domain()
         links = self.search(due_domain, order="last_attempt asc nulls first, id", limit=batch_size)
         manual_only = links.filtered(lambda link: not link.institution_unattended_refresh)
         manual_only._notify_manual_only()
-        (links - manual_only)._fetch_transactions(unattended=True)
-        # Links another worker is synchronizing were skipped: they are not left for this run.
-        busy = links.filtered_domain(due_domain)
+        crashed = self.browse()
+        for link in links - manual_only:
+            # Another worker may have synchronized it since the search: read it again.
+            link.invalidate_recordset()
+            if not link.filtered_domain(due_domain):
+                continue
+            try:
+                link._fetch_transactions(unattended=True)
+            except Exception:
+                if not self.env["account.move"]._can_commit():
+                    raise
+                # E.g. a write conflict with another worker: only this link's uncommitted
+                # work is lost; it stays due, so the next batch retries it.
+                self.env.cr.rollback()
+                _logger.exception("Online synchronization of link %s failed; it stays due", link.id)
+                crashed |= link
+        # Done: the links no longer due, synchronized here or by another worker. The links
+        # another worker is synchronizing right now were skipped: they are not left for this run.
+        busy = links.filtered_domain(due_domain) - crashed
         remaining = self.search_count(due_domain + [("id", "not in", busy.ids)])
-        self.env["ir.cron"]._notify_progress(done=len(links) - len(busy), remaining=remaining)
+        self.env["ir.cron"]._notify_progress(done=len(links) - len(busy) - len(crashed), remaining=remaining)
 
     def _notify_manual_only(self):
         """Ask once to turn automatic synchronization off where the bank refuses it."""

@@ -1,3 +1,4 @@
+import hashlib
 import logging
 import secrets
 from datetime import timedelta
@@ -14,26 +15,34 @@ CONSENT_VALIDITY = timedelta(hours=1)
 CALLBACK_PATH = "/online_sync/callback"
 
 
+def hash_state_token(state_token):
+    """What is stored of a state token: its SHA-256, in hex (the token itself only travels in URLs)."""
+    return hashlib.sha256(state_token.encode()).hexdigest()
+
+
 class OnlineLinkConsent(models.Model):
     """A consent being given at an aggregator's page, awaiting its callback.
 
     The ``state`` sent to the aggregator is a random token bound to the user
     who started the consent; the callback is refused for anyone else, after
-    expiry, or a second time.
+    expiry, or a second time. Only its hash is stored.
     """
 
     _name = "online.link.consent"
+    _inherit = ["online.sync.secret"]
     _description = "Bank Consent in Progress"
     _check_company_auto = True
+    _secret_fields = {"pending_encrypted": "pending"}
 
-    state_token = fields.Char(required=True, index=True, groups="base.group_system")
+    state_token_hash = fields.Char(required=True, index=True, groups="base.group_system")
     user_id = fields.Many2one("res.users", required=True, ondelete="cascade")
     company_id = fields.Many2one("res.company", required=True, ondelete="cascade")
     provider = fields.Char(required=True)
     mode = fields.Selection([("new", "New"), ("update", "Update"), ("renew", "Renew")], required=True)
     institution_id = fields.Many2one("online.institution", ondelete="set null")
     link_id = fields.Many2one("online.link", ondelete="cascade", check_company=True)
-    pending = fields.Json(groups="base.group_system")
+    #: What the provider keeps between the start of the consent and its callback (PKCE verifier, tokens...).
+    pending_encrypted = fields.Text(groups="base.group_system", copy=False, exportable=False)
     done = fields.Boolean()
 
     @api.autovacuum
@@ -46,9 +55,10 @@ class OnlineLinkConsent(models.Model):
         """Start a consent; return it and the URL to send the user to (None when done at once)."""
         link_model = self.env["online.link"]
         link_model._check_manager()
+        company._online_sync_check_not_blocked()
         state_token = secrets.token_urlsafe(32)
         consent = self.sudo().create({
-            "state_token": state_token,
+            "state_token_hash": hash_state_token(state_token),
             "user_id": self.env.uid,
             "company_id": company.id,
             "provider": provider_code,
@@ -71,8 +81,9 @@ class OnlineLinkConsent(models.Model):
                 redirect_url=consent.get_base_url() + CALLBACK_PATH, state=state_token,
             )
         except ProviderError as error:
-            raise UserError(_("The connection failed: %(error)s", error=error.message)) from None
-        consent.pending = start.pending
+            message = self._scrub(error.message, tokens, (link or link_model)._known_secrets(provider))
+            raise UserError(_("The connection failed: %(error)s", error=message)) from None
+        consent.pending_encrypted = self._encrypt(start.pending) if start.pending else False
         if link and start.pending:
             # Some aggregators rotate the connection's tokens when a renewal starts: keep them at once.
             link._set_tokens(dict(tokens or {}, **start.pending))
@@ -81,7 +92,9 @@ class OnlineLinkConsent(models.Model):
     @api.model
     def _from_callback(self, state_token):
         """The consent waiting for ``state_token`` for the current user; raise when there is none."""
-        consent = self.sudo().search([("state_token", "=", state_token or "-"), ("done", "=", False)], limit=1)
+        consent = self.sudo().search([
+            ("state_token_hash", "=", hash_state_token(state_token or "-")), ("done", "=", False),
+        ], limit=1)
         valid = (
             consent
             and consent.user_id == self.env.user
@@ -91,7 +104,9 @@ class OnlineLinkConsent(models.Model):
         if not valid:
             _logger.warning("Refused a bank consent callback for user %s: unknown, expired or foreign state",
                             self.env.uid)
+            self.env["online.sync.event"]._record(consent.company_id or self.env.company, "callback_refused")
             raise UserError(_("This bank connection request is not valid any more. Start again from Odoo."))
+        consent.company_id._online_sync_check_not_blocked()
         return consent.sudo(False)
 
     def _finish(self, params):
@@ -102,12 +117,13 @@ class OnlineLinkConsent(models.Model):
         link_model = self.env["online.link"]
         link = consent.link_id
         provider = link._get_provider() if link else link_model._provider_for(consent.provider, consent.company_id)
-        tokens = dict(link._get_tokens() if link else {}, **(consent.pending or {}))
+        tokens = dict(link._get_tokens() if link else {}, **(self._decrypt(consent.pending_encrypted) or {}))
         identifier = link.institution_identifier if link else consent.institution_id.identifier
         try:
             tokens = provider.complete_connection(identifier, params, tokens=tokens)
         except ProviderError as error:
-            raise UserError(_("The connection failed: %(error)s", error=error.message)) from None
+            message = self._scrub(error.message, tokens, (link or link_model)._known_secrets(provider))
+            raise UserError(_("The connection failed: %(error)s", error=message)) from None
         if link:
             link._set_tokens(tokens)
             link._consent_renewed(consent.mode)

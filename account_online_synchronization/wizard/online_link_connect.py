@@ -54,7 +54,9 @@ class OnlineLinkConnect(models.TransientModel):
         try:
             return self.env["online.institution"]._refresh_from_provider(provider, country=country, text=text)
         except ProviderError as error:
-            raise UserError(_("The bank list cannot be loaded: %(error)s", error=error.message)) from None
+            links = self.env["online.link"]
+            message = links._scrub(error.message, links._known_secrets(links._provider_for(provider, self.env.company)))
+            raise UserError(_("The bank list cannot be loaded: %(error)s", error=message)) from None
 
     def _reopen(self):
         return {
