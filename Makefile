@@ -1,7 +1,7 @@
 DB ?= online_sync_demo
 N ?= 1000
 
-.PHONY: demo test bench
+.PHONY: demo test bench load
 
 demo:
 	bash scripts/demo.sh $(DB)
@@ -11,3 +11,7 @@ test:
 
 bench:
 	bash scripts/bench.sh $(N)
+
+load: N = 500
+load:
+	bash scripts/load.sh $(N)

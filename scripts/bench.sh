@@ -9,12 +9,7 @@ cd "$REPO_ROOT"
 export BENCH_N="${1:-1000}"
 DB="${BENCH_DB:-online_sync_bench}"
 
-require_odoo
-require_postgres
-
-if ! python3 -c 'import requests, phonenumbers' >/dev/null 2>&1; then
-    python3 -m pip install -q -r requirements.txt
-fi
+require_runtime
 
 create_db "$DB" account_online_synchronization
 odoo_run shell -d "$DB" --no-http --log-level=warn < scripts/bench.py

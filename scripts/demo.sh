@@ -7,12 +7,7 @@ cd "$REPO_ROOT"
 
 DB="${1:-online_sync_demo}"
 
-require_odoo
-require_postgres
-
-if ! python3 -c 'import requests, phonenumbers' >/dev/null 2>&1; then
-    python3 -m pip install -q -r requirements.txt
-fi
+require_runtime
 
 if ! db_exists "$DB"; then
     create_db "$DB" account_online_synchronization

@@ -28,6 +28,15 @@ require_odoo() {
     esac
 }
 
+# What the demo, benchmark and load scripts need: Odoo, PostgreSQL and the runtime requirements.
+require_runtime() {
+    require_odoo
+    require_postgres
+    if ! python3 -c 'import requests, phonenumbers, cryptography' >/dev/null 2>&1; then
+        python3 -m pip install -q -r "$REPO_ROOT/requirements.txt"
+    fi
+}
+
 # Fail unless the PostgreSQL server answers.
 require_postgres() {
     command -v psql >/dev/null 2>&1 \

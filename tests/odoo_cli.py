@@ -7,13 +7,18 @@ from contextlib import contextmanager
 import pytest
 
 
-def odoo(*args, stdin=None):
-    """Run `odoo` with this repository's addons; return its standard output (fail on a non-zero exit)."""
+def odoo_command(*args):
+    """The command line running `odoo` with ``args`` and this repository's addons."""
     command = [sys.executable, "-c", "import sys, odoo.cli; sys.argv[0] = 'odoo'; odoo.cli.main()", *args,
                f"--addons-path={os.environ['AOS_ADDONS_PATH']}", "--log-level=warn"]
     if os.environ.get("ODOO_DATA_DIR"):
         command.append(f"--data-dir={os.environ['ODOO_DATA_DIR']}")
-    result = subprocess.run(command, input=stdin, capture_output=True, text=True, timeout=900)
+    return command
+
+
+def odoo(*args, stdin=None):
+    """Run `odoo` with this repository's addons; return its standard output (fail on a non-zero exit)."""
+    result = subprocess.run(odoo_command(*args), input=stdin, capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stderr[-3000:]
     return result.stdout
 
