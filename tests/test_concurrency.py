@@ -7,6 +7,7 @@ import threading
 import psycopg2
 import pytest
 
+import odoo
 from odoo import SUPERUSER_ID, api
 from odoo.exceptions import UserError
 
@@ -45,6 +46,29 @@ def test_a_database_error_during_a_sync_does_not_leave_the_link_locked(registry,
             link_user = api.Environment(cr_user, SUPERUSER_ID, {})["online.link"].browse(link_id)
             with link_user._sync_lock() as locked_by_user:
                 assert locked_by_user, "the next synchronization of the link can run"
+
+
+def test_two_workers_activating_the_same_currency_both_go_on(registry, committed_link, monkeypatch):
+    _company_id, _link_id, account_id = committed_link
+    # The workers commit as in production (committed data of a company of its own).
+    monkeypatch.setitem(odoo.tools.config.options, "test_enable", False)
+    with registry.cursor() as cr:
+        currency = api.Environment(cr, SUPERUSER_ID, {}).ref("base.NOK")
+        was_active = currency.active
+        currency.active = False
+    try:
+        with registry.cursor() as cr_first, registry.cursor() as cr_second:
+            second = api.Environment(cr_second, SUPERUSER_ID, {})["online.account"].browse(account_id)
+            second.read(["name"])  # the second worker's snapshot predates the first one's commit
+            first = api.Environment(cr_first, SUPERUSER_ID, {})["online.account"].browse(account_id)
+            first._get_currencies({"NOK"})
+            cr_first.commit()
+            assert second._get_currencies({"NOK"})["NOK"].active, "the second worker sees it active and goes on"
+        with registry.cursor() as cr:
+            assert api.Environment(cr, SUPERUSER_ID, {}).ref("base.NOK").active
+    finally:
+        with registry.cursor() as cr:
+            api.Environment(cr, SUPERUSER_ID, {}).ref("base.NOK").active = was_active
 
 
 def test_two_simultaneous_syncs_do_not_duplicate_lines(registry, committed_link):

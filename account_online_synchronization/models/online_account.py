@@ -277,7 +277,15 @@ class OnlineAccount(models.Model):
         unknown = set(codes) - set(currencies.mapped("name"))
         if unknown:
             raise MalformedResponse(_("The bank sent an unknown currency code: %(codes)s.", codes=", ".join(sorted(unknown))))
-        currencies.filtered(lambda currency: not currency.active).sudo().active = True
+        inactive = currencies.filtered(lambda currency: not currency.active)
+        if inactive:
+            try:
+                with self.env.cr.savepoint():
+                    inactive.sudo().active = True
+            except psycopg2.errors.SerializationFailure:
+                # Another worker activated them after this transaction began. Nothing of this
+                # account is imported yet: commit, so that the next reads see them active.
+                self.link_id._commit()
         return {currency.name: currency for currency in currencies}
 
     def _match_partners(self, transactions):
