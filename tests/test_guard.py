@@ -4,6 +4,8 @@ from urllib.parse import urlencode
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import HttpCase, new_test_user, tagged
 
+from odoo.addons.account_online_synchronization.models.online_link_consent import hash_state_token
+
 from fakes.plaid import FakePlaid
 from odoo_cli import odoo_shell, template_copy
 from online_sync_case import TEST_PHONE, OnlineSyncCase
@@ -170,6 +172,26 @@ class TestRefusedCallbacks(HttpCase):
         self.assertTrue(company.online_sync_blocked)
         self.assertIn("callbacks", company.online_sync_block_reason)
         self.assertIn("is blocked", link.message_ids[0].body)
+
+
+    def test_a_consent_the_aggregator_refuses_is_counted(self):
+        company = self.env.ref("base.main_company")
+        self.env["online.provider.config"].create({
+            "provider": "plaid", "company_id": company.id, "client_id": "client", "client_secret": "secret",
+        })
+        admin = self.env.ref("base.user_admin")
+        state = "a-consent-never-started-at-plaid"
+        self.env["online.link.consent"].sudo().create({
+            "state_token_hash": hash_state_token(state), "user_id": admin.id, "company_id": company.id,
+            "provider": "plaid", "mode": "new",
+        })
+        self.authenticate("admin", "admin")
+        response = self.callback(state)
+        self.assertEqual(response.status_code, 403)
+        self.assertIn("not started from this database", response.text)
+        event = self.env["online.sync.event"].search([("kind", "=", "invalid_credentials")])
+        self.assertEqual(event.company_id, company)
+        self.assertIn("not started from this database", event.detail)
 
 
 UNINSTALL_SMS = """
