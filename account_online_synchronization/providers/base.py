@@ -1,5 +1,5 @@
 """The interface every aggregator connector implements."""
-from .errors import InvalidConfiguration
+from .errors import InvalidConfiguration, ReauthRequired
 from .http import HttpClient
 
 
@@ -44,6 +44,14 @@ class Provider:
         if missing:
             raise InvalidConfiguration(f"{self.name} settings are incomplete: {', '.join(missing)} missing.")
         return [self.config[key] for key in keys]
+
+    @staticmethod
+    def required_token(tokens, key, missing_message):
+        """``tokens[key]``; without it the connection must go through the consent again."""
+        value = (tokens or {}).get(key)
+        if not value:
+            raise ReauthRequired(missing_message)
+        return value
 
     def search_institutions(self, country=None, text=None):
         """Return the institutions matching a country code and a text."""

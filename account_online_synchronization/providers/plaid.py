@@ -299,10 +299,9 @@ class PlaidProvider(Provider):
 
     @staticmethod
     def _access_token(tokens):
-        access_token = (tokens or {}).get("access_token")
-        if not access_token:
-            raise ReauthRequired("This connection has no consent at Plaid: reconnect this bank.")
-        return access_token
+        return Provider.required_token(
+            tokens, "access_token", "This connection has no consent at Plaid: reconnect this bank.",
+        )
 
     def list_accounts(self, tokens):
         """The Item's accounts with their current balance (positive = money held)."""

@@ -389,10 +389,9 @@ class SaltEdgeProvider(Provider):
 
     @staticmethod
     def _connection_id(tokens):
-        connection_id = (tokens or {}).get("connection_id")
-        if not connection_id:
-            raise ReauthRequired("This link has no Salt Edge connection: connect the bank again.")
-        return connection_id
+        return Provider.required_token(
+            tokens, "connection_id", "This link has no Salt Edge connection: connect the bank again.",
+        )
 
     # internals: HTTP ----------------------------------------------------------
 

@@ -179,10 +179,7 @@ class SandboxProvider(Provider):
 
     @staticmethod
     def _connection_id(tokens):
-        connection_id = (tokens or {}).get("connection_id")
-        if not connection_id:
-            raise ReauthRequired("This connection has no consent at Sandbox Bank.")
-        return connection_id
+        return Provider.required_token(tokens, "connection_id", "This connection has no consent at Sandbox Bank.")
 
     def _balance(self, tokens, account_id, currency):
         """The booked balance: opening balance plus every posted transaction."""

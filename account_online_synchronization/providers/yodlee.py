@@ -417,10 +417,7 @@ class YodleeProvider(Provider):
 
     @staticmethod
     def _login_name(tokens):
-        login_name = (tokens or {}).get("login_name")
-        if not login_name:
-            raise ReauthRequired("This connection has no Yodlee user: reconnect the bank.")
-        return login_name
+        return Provider.required_token(tokens, "login_name", "This connection has no Yodlee user: reconnect the bank.")
 
     @staticmethod
     def _provider_account_id(tokens):
