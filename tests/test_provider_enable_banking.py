@@ -6,7 +6,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from fakes.enable_banking import FakeEnableBanking
-from provider_paging import all_transactions
+from provider_flow import all_transactions, connect
 
 from odoo.addons.account_online_synchronization.providers.enable_banking import EnableBankingProvider
 from odoo.addons.account_online_synchronization.providers.errors import (
@@ -35,15 +35,10 @@ def provider(fake):
     return EnableBankingProvider(fake.provider_config())
 
 
-def connect(provider, fake, mode="new", tokens=None, state="state-123"):
-    start = provider.start_connection(fake.institution_id, mode, tokens, CALLBACK, state)
-    params = fake.consent(start.redirect_url)
-    return provider.complete_connection(fake.institution_id, params, dict(tokens or {}, **start.pending))
-
 
 @pytest.fixture
 def tokens(provider, fake):
-    return connect(provider, fake)
+    return connect(fake, provider)
 
 
 
@@ -373,7 +368,7 @@ def test_reconnection_keeps_account_ids(provider, fake, tokens, mode):
     before = {a.id for a in provider.list_accounts(tokens)}
     old_session = tokens["session_id"]
     fake.expire_consent()
-    renewed = connect(provider, fake, mode, tokens)
+    renewed = connect(fake, provider, mode, tokens)
     assert renewed["session_id"] != old_session
     assert {a.id for a in provider.list_accounts(renewed)} == before
     assert {e["uid"] for e in renewed["accounts"].values()}.isdisjoint(
@@ -384,7 +379,7 @@ def test_reconnection_keeps_account_ids(provider, fake, tokens, mode):
 
 def test_update_closes_the_previous_session(provider, fake, tokens):
     old_session = tokens["session_id"]
-    connect(provider, fake, "update", tokens)
+    connect(fake, provider, "update", tokens)
     assert fake.sessions[old_session]["status"] == "CLOSED"
     assert not fake.revoked
 

@@ -5,6 +5,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from fakes.gocardless import FakeGoCardless
+from provider_flow import connect
 
 from odoo.addons.account_online_synchronization.providers.errors import (
     InstitutionUnavailable,
@@ -37,17 +38,10 @@ def utcnow():
     return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
-def connect(provider, fake, mode="new", tokens=None, callback=CALLBACK):
-    """Run the whole consent as Odoo does; return (tokens, callback parameters)."""
-    start = provider.start_connection(fake.institution_id, mode=mode, tokens=tokens,
-                                      redirect_url=callback, state=STATE)
-    params = fake.consent(start.redirect_url)
-    return provider.complete_connection(fake.institution_id, params, dict(tokens or {}, **start.pending)), params
-
 
 @pytest.fixture
 def tokens(provider, fake):
-    return connect(provider, fake)[0]
+    return connect(fake, provider, state=STATE)
 
 
 def calls(fake, fragment):
@@ -130,7 +124,9 @@ def test_consent_round_trip(provider, fake):
 
 
 def test_state_survives_a_callback_with_a_query_string(provider, fake):
-    tokens, params = connect(provider, fake, callback=CALLBACK + "?db=acme")
+    start = provider.start_connection(fake.institution_id, redirect_url=CALLBACK + "?db=acme", state=STATE)
+    params = fake.consent(start.redirect_url)
+    tokens = provider.complete_connection(fake.institution_id, params, dict(start.pending))
     assert params["db"] == "acme" and params["state"] == STATE
     assert tokens["accounts"]
 
@@ -168,7 +164,7 @@ def test_update_and_renew_keep_accounts_and_transactions(provider, fake, tokens,
         fake.expire_consent()
         with pytest.raises(ReauthRequired):
             provider.list_transactions(tokens, account_id, LONG_AGO)
-    renewed, _params = connect(provider, fake, mode=mode, tokens=tokens)
+    renewed = connect(fake, provider, mode=mode, tokens=tokens, state=STATE)
     assert renewed["requisition_id"] != tokens["requisition_id"]
     assert sorted(renewed["accounts"]) == sorted(tokens["accounts"])
     # GoCardless gave new account ids; the connection maps the same accounts onto them.
@@ -313,7 +309,7 @@ def test_ending_refresh_token_is_rotated(provider, fake, tokens):
 def test_short_lived_tokens_are_refreshed_before_expiry(fake):
     fake.access_expires = 60
     provider = GoCardlessProvider(fake.provider_config())
-    tokens, _params = connect(provider, fake)
+    tokens = connect(fake, provider, state=STATE)
     assert provider.refresh_tokens(tokens)["access"] != tokens["access"]
 
 

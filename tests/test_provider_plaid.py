@@ -6,7 +6,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from fakes.plaid import CLIENT_ID, SECRET, FakePlaid
-from provider_paging import all_transactions
+from provider_flow import all_transactions, connect
 
 from odoo.addons.account_online_synchronization.providers.errors import (
     InstitutionUnavailable,
@@ -32,14 +32,6 @@ def fake():
 def provider(fake):
     return PlaidProvider(fake.provider_config())
 
-
-def connect(fake, provider, mode="new", tokens=None, state="anti-csrf-1"):
-    """Run the whole consent as Odoo does; return the connection's tokens."""
-    start = provider.start_connection(fake.institution_id, mode=mode, tokens=tokens,
-                                      redirect_url=CALLBACK, state=state)
-    params = fake.consent(start.redirect_url)
-    assert params["state"] == state
-    return provider.complete_connection(fake.institution_id, params, dict(tokens or {}, **start.pending))
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from fakes.ponto import FakePonto
-from provider_paging import all_transactions
+from provider_flow import all_transactions, connect
 from odoo.addons.account_online_synchronization.providers.errors import (
     InstitutionUnavailable,
     InvalidConfiguration,
@@ -46,9 +46,7 @@ def connect_provider(fake):
 
 @pytest.fixture
 def connect_tokens(fake, connect_provider):
-    start = connect_provider.start_connection(fake.institution_id, "new", None, CALLBACK, "st-2")
-    params = fake.consent(start.redirect_url)
-    return connect_provider.complete_connection(fake.institution_id, params, start.pending)
+    return connect(fake, connect_provider, state="st-2", callback=CALLBACK)
 
 
 

@@ -5,6 +5,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 from fakes.saltedge import FakeSaltEdge
+from provider_flow import connect
 
 from odoo.addons.account_online_synchronization.providers.errors import (
     InstitutionUnavailable,
@@ -30,13 +31,6 @@ def fake():
 def provider(fake):
     return SaltEdgeProvider(fake.provider_config())
 
-
-def connect(fake, provider, mode="new", tokens=None, state="csrf-1"):
-    """Run the whole consent flow the way Odoo does; return the connection's tokens."""
-    start = provider.start_connection(fake.institution_id, mode, tokens, REDIRECT_URL, state)
-    params = fake.consent(start.redirect_url)
-    assert params["state"] == state
-    return provider.complete_connection(fake.institution_id, params, dict(tokens or {}, **start.pending))
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from fakes.yodlee import ADMIN_LOGIN, SECRET, FakeYodlee
+from provider_flow import connect
 
 from odoo.addons.account_online_synchronization.providers.errors import (
     InstitutionUnavailable,
@@ -43,13 +44,6 @@ def provider(config):
 def tokens(fake, provider):
     return connect(fake, provider)
 
-
-def connect(fake, provider, mode="new", tokens=None):
-    """Run FastLink as the user would and complete the connection."""
-    start = provider.start_connection(fake.institution_id, mode, tokens, CALLBACK, STATE)
-    params = fake.consent(start.redirect_url)
-    assert params["state"] == STATE
-    return provider.complete_connection(fake.institution_id, params, dict(tokens or {}, **start.pending))
 
 
 def fetch_all(provider, tokens, account_id, date_from=LONG_AGO):
