@@ -15,7 +15,6 @@ import json
 import logging
 import time
 import uuid
-from contextlib import contextmanager
 from datetime import date, datetime, timedelta, timezone
 
 import requests
@@ -34,7 +33,7 @@ from .errors import (
     ReauthRequired,
 )
 from .http import HttpClient, HttpResponse, require
-from .parsing import parse_amount, parse_currency, parse_date, parse_datetime
+from .parsing import parse_amount, parse_currency, parse_date, parse_datetime, with_request_id
 from .schema import PENDING, POSTED, Account, ConnectionStart, Institution, Transaction, TransactionPage
 
 _logger = logging.getLogger(__name__)
@@ -81,16 +80,6 @@ def _b64url(data):
 
 def _error_code(payload):
     return payload.get("error") if isinstance(payload, dict) else None
-
-
-@contextmanager
-def _with_request_id(request_id):
-    """Attach ``request_id`` to the parsing errors raised inside the block."""
-    try:
-        yield
-    except MalformedResponse as error:
-        error.request_id = error.request_id or request_id
-        raise
 
 
 class EnableBankingProvider(Provider):
@@ -393,7 +382,7 @@ class EnableBankingProvider(Provider):
         chosen = next((by_type[t] for t in BALANCE_TYPES if t in by_type), balances[0] if balances else None)
         if not chosen:
             return None, ""
-        with _with_request_id(response.request_id):
+        with with_request_id(response.request_id):
             amount = require(chosen, "balance_amount")
             return parse_amount(amount.get("amount"), "balance"), parse_currency(amount.get("currency"))
 
@@ -425,7 +414,7 @@ class EnableBankingProvider(Provider):
         if not isinstance(rows, list):
             raise MalformedResponse("Enable Banking sent an invalid transaction list.", request_id=request_id)
         transactions = []
-        with _with_request_id(request_id):
+        with with_request_id(request_id):
             for raw in rows:
                 transaction = self._transaction(raw, state["seen"])
                 if transaction and transaction.booking_date >= date_from:

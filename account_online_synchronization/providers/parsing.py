@@ -1,4 +1,5 @@
 """Strict parsing of aggregator values: a bad value raises ``MalformedResponse``."""
+from contextlib import contextmanager
 from datetime import date, datetime, timezone
 from decimal import Decimal, InvalidOperation
 
@@ -46,3 +47,13 @@ def parse_currency(value):
     if not isinstance(value, str) or len(value.strip()) != 3 or not value.strip().isalpha():
         raise MalformedResponse(f"The aggregator sent an invalid currency: {str(value)[:40]!r}.")
     return value.strip().upper()
+
+
+@contextmanager
+def with_request_id(request_id):
+    """Give the ``MalformedResponse`` errors raised inside the block the answer's request id."""
+    try:
+        yield
+    except MalformedResponse as error:
+        error.request_id = error.request_id or request_id
+        raise

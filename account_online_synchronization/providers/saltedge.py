@@ -14,7 +14,6 @@ import json
 import re
 import secrets
 import time
-from contextlib import contextmanager
 from datetime import date, datetime, timedelta, timezone
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -32,7 +31,7 @@ from .errors import (
     ReauthRequired,
 )
 from .http import HttpClient, require
-from .parsing import parse_amount, parse_currency, parse_date, parse_datetime
+from .parsing import parse_amount, parse_currency, parse_date, parse_datetime, with_request_id
 from .schema import PENDING, POSTED, Account, ConnectionStart, Institution, Transaction, TransactionPage
 
 API_URL = "https://www.saltedge.com/api/v5"
@@ -82,16 +81,6 @@ ERRORS = {
         InstitutionUnavailable, "The bank or Salt Edge is temporarily unavailable ({}). The next run will retry.")),
     "AccountNotFound": (ProviderError, "Salt Edge no longer knows this bank account."),
 }
-
-
-@contextmanager
-def _with_request_id(request_id):
-    """Give the ``MalformedResponse`` errors raised by the parsers the answer's request id."""
-    try:
-        yield
-    except MalformedResponse as error:
-        error.request_id = error.request_id or request_id
-        raise
 
 
 def utcnow():
@@ -185,7 +174,7 @@ class SaltEdgeProvider(Provider):
             raise ProviderError("The bank connection reported by Salt Edge does not belong to this consent.",
                                 request_id=request_id)
         consent = self._consent(connection)
-        with _with_request_id(request_id):
+        with with_request_id(request_id):
             expires_at = parse_datetime(consent["expires_at"], "consent end") if consent.get("expires_at") else None
         return {
             "customer_id": str(customer_id),
@@ -215,7 +204,7 @@ class SaltEdgeProvider(Provider):
         connection, request_id = self._connection(connection_id)
         next_possible = connection.get("next_refresh_possible_at")
         now = utcnow()
-        with _with_request_id(request_id):
+        with with_request_id(request_id):
             if next_possible and parse_datetime(next_possible, "next refresh time") > now:
                 return tokens
         data = {"attempt": {"fetch_scopes": FETCH_SCOPES}, "daily_refresh": True}
@@ -225,7 +214,7 @@ class SaltEdgeProvider(Provider):
             return tokens
         refreshed = response.payload.get("data") if isinstance(response.payload, dict) else None
         next_possible = (refreshed or {}).get("next_refresh_possible_at")
-        with _with_request_id(response.request_id):
+        with with_request_id(response.request_id):
             next_possible = parse_datetime(next_possible, "next refresh time").isoformat() if next_possible else None
         return dict(tokens, refreshed_at=now.isoformat(), next_refresh_possible_at=next_possible)
 
@@ -249,7 +238,7 @@ class SaltEdgeProvider(Provider):
         for raw, request_id in self._pages("accounts", {"connection_id": connection_id}):
             extra = raw.get("extra") if isinstance(raw.get("extra"), dict) else {}
             account_id = str(require(raw, "id", request_id=request_id))
-            with _with_request_id(request_id):
+            with with_request_id(request_id):
                 balance = raw.get("balance")
                 accounts.append(Account(
                     id=account_id,
@@ -299,7 +288,7 @@ class SaltEdgeProvider(Provider):
 
     def _transaction(self, raw, phase, request_id):
         extra = raw.get("extra") if isinstance(raw.get("extra"), dict) else {}
-        with _with_request_id(request_id):
+        with with_request_id(request_id):
             transaction_id = str(require(raw, "id"))
             amount = parse_amount(raw.get("amount"))
             currency = parse_currency(raw.get("currency_code"))
