@@ -18,28 +18,37 @@ class OnlineSyncController(http.Controller):
         """
         if not request.env.user._is_internal():
             return self._forbidden(_("Bank connections are managed by the company's accountants only."))
-        consent_model = request.env["online.link.consent"]
         if state and "?" in state:
             # Aggregators that append their own "?name=value" to a return URL that already had a query.
             state, _sep, extra = state.partition("?")
             params.update(werkzeug.urls.url_decode(extra).to_dict())
+        link, error = self._complete_consent(state, params)
+        if not link:
+            return self._forbidden(error)
+        return request.redirect(f"/odoo/action-account_online_synchronization.action_online_link/{link.id}")
+
+    @staticmethod
+    def _complete_consent(state, params):
+        """Complete the current user's consent waiting for ``state``; return its connection and the error.
+
+        A consent the aggregator refuses is counted and told in the chatter
+        of the connection it was renewing; the connection is then still returned.
+        """
         try:
-            consent = consent_model._from_callback(state)
+            consent = request.env["online.link.consent"]._from_callback(state)
         except UserError as error:
-            return self._forbidden(error.args[0])
+            return None, error.args[0]
         try:
-            link = consent._finish(dict(params, state=state))
+            return consent._finish(dict(params, state=state)), None
         except UserError as error:
             request.env.cr.rollback()
             consent.sudo().done = True
             request.env["online.sync.event"]._record(
                 consent.company_id, "invalid_credentials", link=consent.link_id, detail=error.args[0],
             )
-            link = consent.link_id
-            if not link:
-                return self._forbidden(error.args[0])
-            link.message_post(body=error.args[0])
-        return request.redirect(f"/odoo/action-account_online_synchronization.action_online_link/{link.id}")
+            if consent.link_id:
+                consent.link_id.message_post(body=error.args[0])
+            return consent.link_id or None, error.args[0]
 
     @staticmethod
     def _forbidden(message):

@@ -7,5 +7,6 @@ from . import online_link_legacy
 from . import online_link_consent
 from . import online_provider_config
 from . import online_account
+from . import online_account_bank_changes
 from . import account_journal
 from . import account_bank_statement_line

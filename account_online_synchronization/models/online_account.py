@@ -105,7 +105,10 @@ class OnlineAccount(models.Model):
         """
         self.ensure_one()
         today = fields.Date.today()
-        posted, pending_count = self._fetch_bank_transactions(provider, tokens, self._fetch_start_date(), unattended)
+        changes = {}
+        posted, pending_count = self._fetch_bank_transactions(
+            provider, tokens, self._fetch_start_date(), unattended, changes=changes,
+        )
         self._check_transactions(posted)
         imported = 0
         statements = {}
@@ -124,6 +127,7 @@ class OnlineAccount(models.Model):
             if imported >= analyze_at:
                 self._refresh_planner_statistics()
                 analyze_at *= 2
+        self._apply_bank_changes(changes, posted)
         self.write({"last_sync": today, "last_sync_imported": imported, "pending_count": pending_count})
 
     def _synchronize_safely(self, provider, tokens, unattended):
@@ -174,20 +178,24 @@ class OnlineAccount(models.Model):
             start = oldest
         return start
 
-    def _fetch_bank_transactions(self, provider, tokens, date_from, unattended):
+    def _fetch_bank_transactions(self, provider, tokens, date_from, unattended, changes=None):
         """Return the posted transactions (unique ids, sorted by date) and the number of pending ones.
 
         Transactions booked after today are held back like pending ones: the
-        run on or after their booking date imports them.
+        run on or after their booking date imports them. Listings read by
+        changes start where the last run ended; ``changes`` collects their
+        modified and removed ids and the cursor to resume from.
         """
         today = fields.Date.today()
         posted = {}
         waiting = set()
-        cursor = None
+        cursor = self._resume_cursor()
         while True:
             page = provider.list_transactions(
                 tokens, self.provider_account_id, date_from, cursor=cursor, unattended=unattended,
             )
+            if changes is not None:
+                self._collect_bank_changes(page, changes)
             for transaction in page.transactions:
                 if transaction.is_posted and transaction.booking_date <= today:
                     posted.setdefault(transaction.id, transaction)

@@ -240,6 +240,8 @@ class OnlineLink(models.Model):
         consent, redirect_url = self.env["online.link.consent"]._begin(
             self.provider, self.company_id, link=self, mode=mode,
         )
+        if isinstance(redirect_url, dict):  # the aggregator's widget, opened in the web client
+            return redirect_url
         if redirect_url:
             return {"type": "ir.actions.act_url", "url": redirect_url, "target": "self"}
         consent._finish({})

@@ -52,7 +52,11 @@ class OnlineLinkConsent(models.Model):
 
     @api.model
     def _begin(self, provider_code, company, institution=None, link=None, mode="new"):
-        """Start a consent; return it and the URL to send the user to (None when done at once)."""
+        """Start a consent; return it and where to send the user.
+
+        That is the URL of the aggregator's page, the client action opening its
+        widget in the web client, or None when the consent is done at once.
+        """
         link_model = self.env["online.link"]
         link_model._check_manager()
         company._online_sync_check_not_blocked()
@@ -87,7 +91,18 @@ class OnlineLinkConsent(models.Model):
         if link and start.pending:
             # Some aggregators rotate the connection's tokens when a renewal starts: keep them at once.
             link._set_tokens(dict(tokens or {}, **start.pending))
+        if start.widget_token:
+            return consent, consent._widget_action(start, state_token)
         return consent, start.redirect_url
+
+    def _widget_action(self, start, state_token):
+        """The client action opening the aggregator's consent widget (Plaid Link) in the web client."""
+        return {
+            "type": "ir.actions.client",
+            "tag": f"account_online_synchronization.{self.provider}_link",
+            "name": _("Connect a Bank"),
+            "params": {"token": start.widget_token, "script_url": start.widget_url, "state": state_token},
+        }
 
     @api.model
     def _from_callback(self, state_token):

@@ -3,7 +3,8 @@ from odoo import _, api, fields, models
 from ..providers import PROVIDERS
 
 #: Fields handed to the connector as its configuration, when set.
-CONFIG_KEYS = ("environment", "base_url", "client_id", "admin_login", "fastlink_url", "user_login")
+CONFIG_KEYS = ("environment", "base_url", "client_id", "admin_login", "fastlink_url", "user_login",
+               "plaid_hosted_link", "plaid_link_script_url")
 #: Secret settings: stored encrypted, handed to the connector, never sent to the web client.
 SECRET_KEYS = ("client_secret", "certificate", "private_key")
 
@@ -39,6 +40,15 @@ class OnlineProviderConfig(models.Model):
     admin_login = fields.Char(string="Admin Login Name", help="Yodlee only.")
     user_login = fields.Char(string="Sandbox User", help="Yodlee sandbox only: one of its preset users.")
     fastlink_url = fields.Char(string="FastLink URL", help="Yodlee production only: your FastLink address.")
+    plaid_hosted_link = fields.Boolean(
+        string="Hosted Link",
+        help="Plaid only: tick it only if Plaid enabled Hosted Link for this client_id. The bank is then "
+             "connected on Plaid's own page instead of Plaid Link opened in Odoo.",
+    )
+    plaid_link_script_url = fields.Char(
+        string="Link Script URL", help="Plaid only: where Plaid Link's web script is loaded from. Leave empty "
+                                       "for Plaid's (https://cdn.plaid.com/link/v2/stable/link-initialize.js).",
+    )
     certificate = fields.Text(
         string="Certificate (PEM)", groups="base.group_system", help="Ponto Connect (mTLS).",
         compute="_compute_secrets", inverse="_inverse_certificate",

@@ -1,4 +1,4 @@
-"""Plaid (US / Canada): Hosted Link for consent, ``/transactions/get`` for history.
+"""Plaid (US / Canada): Plaid Link for consent, ``/transactions/sync`` for transactions.
 
 Every Plaid endpoint is a JSON ``POST`` authenticated by the team's client id
 and the environment's secret. A connection is a Plaid *Item*, reached with an
@@ -6,11 +6,20 @@ and the environment's secret. A connection is a Plaid *Item*, reached with an
 the user to log in again, which Link's update mode repairs on the same Item,
 so accounts and transactions keep their ids.
 
-Consent runs through Hosted Link: Plaid hosts the whole Link flow and sends
-the user to ``completion_redirect_uri``, which carries Odoo's ``state``
-(Plaid appends no parameters of its own). The public token of the session is
-then read with ``/link/token/get`` and exchanged for the access token.
+Consent runs through Plaid Link, opened in Odoo's web client with the
+``link_token`` (``ConnectionStart.widget_token``); Link hands a one-time
+``public_token`` to Odoo, which exchanges it for the access token. Clients
+that Plaid enabled for Hosted Link (an opt-in, ``plaid_hosted_link`` in the
+settings) may use it instead: Plaid then hosts Link, sends the user back to
+``completion_redirect_uri`` with Odoo's ``state``, and the public token is
+read from ``/link/token/get``.
+
+Transactions come from ``/transactions/sync``, one cursor stream per
+account. The cursor reached is handed back as ``TransactionPage.resume_cursor``
+and kept by Odoo with the lines it covers; the next run starts there and
+gets what was added, modified or removed since.
 """
+import json
 import secrets
 from datetime import date, datetime
 from decimal import Decimal
@@ -35,8 +44,12 @@ CLIENT_NAME = "Odoo"
 COUNTRY_CODES = ["US", "CA"]
 #: Days of history asked for when linking (Plaid's maximum).
 DAYS_REQUESTED = 730
-#: Transactions per ``/transactions/get`` page (Plaid's maximum).
+#: Updates per ``/transactions/sync`` page (Plaid's maximum).
 PAGE_SIZE = 500
+#: Times a listing starts again from its first cursor when Plaid's data changes while it is paged.
+MAX_LISTING_RESTARTS = 3
+#: Where Plaid serves Link's web script (a local copy may be configured instead).
+LINK_SCRIPT_URL = "https://cdn.plaid.com/link/v2/stable/link-initialize.js"
 #: Institutions listed when no search text is given (one ``/institutions/get`` page).
 INSTITUTION_PAGE = 500
 #: Plaid sends no Retry-After; its limits are counted per minute.
@@ -72,6 +85,12 @@ def _plain(value):
     return value
 
 
+class _Rows(dict):
+    """Transaction rows by id, with the request id of the last page they came in."""
+
+    request_id = None
+
+
 def _with_query(url, **params):
     """``url`` with ``params`` added to its query string."""
     parts = urlsplit(url)
@@ -79,8 +98,12 @@ def _with_query(url, **params):
     return urlunsplit(parts._replace(query=urlencode(query)))
 
 
+class ListingChanged(ProviderError):
+    """Plaid's data changed while a ``/transactions/sync`` listing was paged."""
+
+
 class PlaidProvider(Provider):
-    """Plaid's Transactions product through Hosted Link."""
+    """Plaid's Transactions product through Plaid Link (or Hosted Link, when the client has it)."""
 
     code = "plaid"
     name = "Plaid"
@@ -145,6 +168,8 @@ class PlaidProvider(Provider):
         if error_code in UNAVAILABLE_CODES or error_type in ("INSTITUTION_ERROR", "API_ERROR"):
             return InstitutionUnavailable("The bank or Plaid is temporarily unavailable; the next synchronization "
                                           "will try again.", request_id=request_id)
+        if error_code == "TRANSACTIONS_SYNC_MUTATION_DURING_PAGINATION":
+            return ListingChanged("Plaid's transactions changed while they were read.", request_id=request_id)
         if error_code == "PRODUCT_NOT_READY":
             return ProviderError("Plaid is still collecting this bank's transactions; the next synchronization "
                                  "will try again.", request_id=request_id)
@@ -180,7 +205,11 @@ class PlaidProvider(Provider):
         return institutions
 
     def start_connection(self, institution_id, mode="new", tokens=None, redirect_url=None, state=None):
-        """Create a Hosted Link session: a new Item, or update mode on the connection's Item."""
+        """Create a Link token: a new Item, or update mode on the connection's Item.
+
+        Link itself runs in the web client (``widget_token``, ``widget_url``);
+        with Hosted Link enabled in the settings, the user is sent to Plaid's page.
+        """
         tokens = tokens or {}
         client_user_id = tokens.get("client_user_id") or secrets.token_hex(12)
         body = {
@@ -188,47 +217,59 @@ class PlaidProvider(Provider):
             "language": "en",
             "country_codes": COUNTRY_CODES,
             "user": {"client_user_id": client_user_id},
-            "hosted_link": {},
         }
-        if redirect_url:
-            body["hosted_link"]["completion_redirect_uri"] = (
-                _with_query(redirect_url, state=state) if state else redirect_url
-            )
         if mode in ("update", "renew") and tokens.get("access_token"):
             body["access_token"] = tokens["access_token"]
         else:
             body["products"] = ["transactions"]
             body["transactions"] = {"days_requested": DAYS_REQUESTED}
+        hosted = bool(self.config.get("plaid_hosted_link"))
+        if hosted:
+            body["hosted_link"] = {}
+            if redirect_url:
+                body["hosted_link"]["completion_redirect_uri"] = (
+                    _with_query(redirect_url, state=state) if state else redirect_url
+                )
         payload, request_id = self._post("/link/token/create", body, safe=False)
         link_token = require(payload, "link_token", request_id=request_id)
+        pending = {"link_token": link_token, "client_user_id": client_user_id}
+        if not hosted:
+            return ConnectionStart(
+                widget_token=link_token,
+                widget_url=self.config.get("plaid_link_script_url") or LINK_SCRIPT_URL,
+                pending=pending,
+            )
         hosted_url = payload.get("hosted_link_url")
         if not hosted_url:
-            raise InvalidConfiguration("Plaid did not open a Hosted Link session: ask Plaid to enable Hosted Link "
-                                       "for this client_id.", request_id=request_id)
-        return ConnectionStart(
-            redirect_url=hosted_url,
-            pending={"link_token": link_token, "client_user_id": client_user_id},
-        )
+            raise InvalidConfiguration("Plaid did not open a Hosted Link session: this client_id is not enabled for "
+                                       "Hosted Link. Untick Hosted Link in the Plaid settings.", request_id=request_id)
+        return ConnectionStart(redirect_url=hosted_url, pending=pending)
 
     def complete_connection(self, institution_id, params, tokens=None):
-        """Read the finished Link session; exchange its public token (new Item) and return the tokens."""
+        """Exchange the public token Link gave (new Item) and return the tokens.
+
+        ``params`` holds Link's ``public_token``; after Hosted Link it holds
+        only the ``state``, and the session is read with ``/link/token/get``.
+        Update mode repairs the same Item: its access token and account ids stay.
+        """
         tokens = dict(tokens or {})
         link_token = tokens.pop("link_token", None)
         if not link_token:
             raise ProviderError("The Plaid consent was not started from this database; start it again.")
-        payload, request_id = self._post("/link/token/get", {"link_token": link_token})
-        public_token = self._finished_session(payload.get("link_sessions") or [], request_id)
-        if not tokens.get("access_token"):
+        public_token = params.get("public_token")
+        if not public_token and not tokens.get("access_token"):
+            payload, request_id = self._post("/link/token/get", {"link_token": link_token})
+            public_token = self._finished_session(payload.get("link_sessions") or [], request_id)
             if not public_token:
                 raise ProviderError("The Plaid session ended without connecting a bank; start again.",
                                     request_id=request_id)
+        if not tokens.get("access_token"):
             payload, request_id = self._post("/item/public_token/exchange", {"public_token": public_token},
                                              safe=False)
             tokens.update(
                 access_token=require(payload, "access_token", request_id=request_id),
                 item_id=require(payload, "item_id", request_id=request_id),
             )
-        # Update mode repairs the same Item: its access token and account ids stay.
         item, request_id = self._item(tokens)
         if isinstance(item.get("error"), dict):
             error = self._error(dict(item["error"], request_id=request_id))
@@ -329,32 +370,108 @@ class PlaidProvider(Provider):
         return accounts
 
     def list_transactions(self, tokens, account_id, date_from, cursor=None, unattended=False):
-        """One page of ``/transactions/get`` from ``date_from``; the cursor is the next offset."""
-        if cursor is not None and not str(cursor).isdigit():
-            raise ProviderError("The synchronization lost its place in Plaid's transaction list.")
-        offset = int(cursor or 0)
-        payload, request_id = self._post("/transactions/get", {
-            "access_token": self._access_token(tokens),
-            "start_date": date_from.isoformat(),
-            "end_date": date.today().isoformat(),
-            "options": {
-                "account_ids": [account_id],
-                "count": PAGE_SIZE,
-                "offset": offset,
-                "include_original_description": True,
-            },
-        })
+        """The account's changes since ``cursor`` (a ``resume_cursor`` of an earlier run), in one page.
+
+        Without a cursor, the whole history Plaid holds from ``date_from``.
+        The listing is paged to its end here, as Plaid asks, and started again
+        from its first cursor when Plaid's data changes meanwhile. Pending
+        transactions are carried in the cursor until Plaid posts or removes
+        them, so that each run knows all of them.
+        """
+        state = self._resume_state(cursor, date_from)
+        since = date.fromisoformat(state["since"])
+        rows, modified, removed, next_cursor = self._sync_listing(tokens, account_id, state["cursor"])
+        pending = {tid: row for tid, row in state["pending"].items() if tid not in removed and tid not in rows}
+        transactions = []
         try:
-            rows = require(payload, "transactions", request_id=request_id)
-            total = require(payload, "total_transactions", request_id=request_id)
-            if not isinstance(rows, list) or not isinstance(total, int):
-                raise MalformedResponse("Plaid sent an invalid transaction list.")
-            transactions = [self._transaction(row, request_id) for row in rows]
+            for row in rows.values():
+                transaction = self._transaction(row, rows.request_id)
+                if transaction.booking_date < since:
+                    continue
+                if transaction.is_posted:
+                    transactions.append(transaction)
+                else:
+                    pending[transaction.id] = row
+            transactions += [self._transaction(row, rows.request_id) for row in pending.values()]
         except MalformedResponse as error:
-            raise MalformedResponse(error.message, request_id=request_id) from None
-        offset += len(rows)
-        next_cursor = str(offset) if rows and offset < total else None
-        return TransactionPage([t for t in transactions if t.booking_date >= date_from], next_cursor)
+            raise MalformedResponse(error.message, request_id=rows.request_id) from None
+        resume = {"cursor": next_cursor or state["cursor"], "since": state["since"], "pending": pending}
+        return TransactionPage(
+            transactions,
+            resume_cursor=json.dumps(resume, default=str),
+            modified_ids=tuple(tid for tid in modified if tid in rows),
+            removed_ids=tuple(removed),
+        )
+
+    @staticmethod
+    def _resume_state(cursor, date_from):
+        """The state a ``resume_cursor`` holds: Plaid's cursor, the first date, the pending rows."""
+        if not cursor:
+            return {"cursor": "", "since": date_from.isoformat(), "pending": {}}
+        try:
+            state = json.loads(cursor)
+            if isinstance(state.get("cursor"), str) and isinstance(state.get("pending"), dict):
+                date.fromisoformat(state["since"])
+                return state
+        except (AttributeError, TypeError, ValueError):
+            pass
+        raise ProviderError("The synchronization lost its place in Plaid's transaction list.")
+
+    def _sync_listing(self, tokens, account_id, first_cursor):
+        """Page ``/transactions/sync`` from ``first_cursor`` to its end.
+
+        Return the rows added or modified (latest version, by id), the ids
+        among them that were modified, the ids removed, and the next cursor.
+        """
+        for _attempt in range(MAX_LISTING_RESTARTS):
+            rows, modified, removed = _Rows(), set(), set()
+            cursor = first_cursor
+            try:
+                while True:
+                    body = {
+                        "access_token": self._access_token(tokens),
+                        "count": self.config.get("page_size") or PAGE_SIZE,
+                        "options": {"account_id": account_id, "include_original_description": True},
+                    }
+                    if cursor:
+                        body["cursor"] = cursor
+                    payload, request_id = self._post("/transactions/sync", body)
+                    rows.request_id = request_id
+                    page = self._sync_page(payload, request_id)
+                    for row in page["added"]:
+                        rows[row["transaction_id"]] = row
+                    for row in page["modified"]:
+                        if row["transaction_id"] not in rows:
+                            modified.add(row["transaction_id"])
+                        rows[row["transaction_id"]] = row
+                    for row in page["removed"]:
+                        if rows.pop(row["transaction_id"], None) is None or row["transaction_id"] in modified:
+                            removed.add(row["transaction_id"])
+                        modified.discard(row["transaction_id"])
+                    if not page["has_more"]:
+                        return rows, modified, removed, page["next_cursor"]
+                    if page["next_cursor"] == cursor:
+                        raise MalformedResponse("Plaid sent the same transaction page twice.", request_id=request_id)
+                    cursor = page["next_cursor"]
+            except ListingChanged:
+                continue
+        raise InstitutionUnavailable("Plaid's transactions kept changing while they were read; the next "
+                                     "synchronization will try again.")
+
+    @staticmethod
+    def _sync_page(payload, request_id):
+        """``payload`` checked against Plaid's ``TransactionsSyncResponse``."""
+        lists = {key: payload.get(key) for key in ("added", "modified", "removed")}
+        valid = (
+            all(isinstance(value, list) and all(isinstance(row, dict) for row in value) for value in lists.values())
+            and all(isinstance(row.get("transaction_id"), str) and row["transaction_id"]
+                    for value in lists.values() for row in value)
+            and isinstance(payload.get("has_more"), bool)
+            and isinstance(payload.get("next_cursor"), str)
+        )
+        if not valid:
+            raise MalformedResponse("Plaid sent an invalid transaction list.", request_id=request_id)
+        return dict(lists, has_more=payload["has_more"], next_cursor=payload["next_cursor"])
 
     @staticmethod
     def _transaction(row, request_id):

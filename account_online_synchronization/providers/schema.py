@@ -34,7 +34,10 @@ class ConnectionStart:
     """
 
     redirect_url: str | None = None
+    #: A token opening the aggregator's widget in the web client instead of a redirection.
     widget_token: str | None = None
+    #: The widget's script, when ``widget_token`` is given.
+    widget_url: str | None = None
     #: Secret values needed to complete the consent (PKCE verifier, link token, ...);
     #: kept server-side and merged into ``tokens`` for ``complete_connection``.
     pending: dict = field(default_factory=dict, compare=False)
@@ -80,3 +83,10 @@ class TransactionPage:
 
     transactions: list
     next_cursor: str | None = None
+    #: Last page of a listing that is read by changes: where the account's next run starts
+    #: (kept with the lines it covers, and passed back as the first ``cursor``).
+    resume_cursor: str | None = None
+    #: Ids of transactions listed before that the bank changed (their new version is in ``transactions``).
+    modified_ids: tuple = ()
+    #: Ids of transactions listed before that the bank withdrew.
+    removed_ids: tuple = ()

@@ -87,6 +87,8 @@ class OnlineLinkConnect(models.TransientModel):
         if self.phone_required:
             company.sudo().online_sync_phone = company._online_sync_normalize_phone(self.phone)
         consent, redirect_url = self.env["online.link.consent"]._begin(self.provider, company, institution=institution)
+        if isinstance(redirect_url, dict):  # the aggregator's widget, opened in the web client
+            return redirect_url
         if redirect_url:
             return {"type": "ir.actions.act_url", "url": redirect_url, "target": "self"}
         link = consent._finish({})

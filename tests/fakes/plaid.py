@@ -1,15 +1,35 @@
-"""A fake Plaid API: Hosted Link, Items, accounts and ``/transactions/get``.
+"""A fake Plaid API, built from Plaid's published specification rather than from our connector.
 
-Answers follow Plaid's documented JSON: every endpoint is a ``POST`` checked
-against the ``PLAID-CLIENT-ID``/``PLAID-SECRET`` headers (or the body's
-``client_id``/``secret``), errors are HTTP 400/429/500 with Plaid's error
-object and ``request_id`` in the body (Plaid sends no request id header),
-amounts are JSON numbers positive when money leaves the account, and
-``/transactions/get`` pages newest first by ``count``/``offset`` with
-``total_transactions``. The page size is capped at ``PAGE_SIZE`` so that
-paging is exercised. Every Item links the same two accounts of one bank login
-(real Plaid gives a new Item new account ids).
+Sources:
+
+- Plaid's OpenAPI specification, repository ``plaid/plaid-openapi``, file ``2020-09-14.yml``,
+  ``info.version`` ``2020-09-14_1.697.4`` (commit 26f1a0588c12). From it: the endpoints served,
+  their request schemas (``REQUESTS``: required fields, types, known fields), ``TransactionsSyncRequest``
+  (``cursor`` omitted = whole history, ``count`` 1..500, ``options.account_id`` = a cursor stream per
+  account), ``TransactionsSyncResponse`` (``added``/``modified``/``removed``, ``next_cursor``, ``has_more``,
+  ``transactions_update_status``), ``RemovedTransaction``, ``Transaction`` (``amount`` positive when money
+  leaves the account, ``pending_transaction_id``), ``LinkTokenCreateResponse.hosted_link_url`` and
+  ``LinkTokenGetResponse.link_sessions`` (present only for clients enabled for Hosted Link), ``PlaidError``.
+- Plaid's error catalogue, https://plaid.com/docs/errors/: ``INVALID_REQUEST`` (``INVALID_BODY``,
+  ``MISSING_FIELDS``, ``INVALID_FIELD``, ``UNKNOWN_FIELDS``), ``INVALID_INPUT`` (``INVALID_API_KEYS``,
+  ``INVALID_ACCESS_TOKEN``, ``INVALID_PUBLIC_TOKEN``, ``INVALID_LINK_TOKEN``), ``ITEM_LOGIN_REQUIRED``,
+  ``INSTITUTION_DOWN``, ``TRANSACTIONS_SYNC_MUTATION_DURING_PAGINATION`` (restart from the listing's first
+  cursor), ``RATE_LIMIT_EXCEEDED`` (HTTP 429, ``TRANSACTIONS_SYNC_LIMIT``); Plaid sends no ``Retry-After``.
+- Plaid Link for the web, https://plaid.com/docs/link/web/: ``Plaid.create({token, onSuccess, onExit})``
+  then ``open()``; ``onSuccess(public_token, metadata)``. ``/link-initialize.js`` here is a stand-in for
+  Link's script: it finishes the session at once, as a user who picks the bank and logs in.
+- Transactions docs, https://plaid.com/docs/transactions/transactions-data/: a pending transaction
+  posts under a new ``transaction_id``; the pending id comes in ``removed``.
+
+Chosen here without a primary source: the body of Plaid's 404 for a path it does not have (its error
+object, ``INVALID_REQUEST`` / ``NOT_FOUND``); that ``hosted_link`` sent by a client not enabled for Hosted
+Link is ignored (no URL, no ``link_sessions``) rather than refused; that ``added``/``modified``/``removed``
+list every change event since the cursor (a transaction added then modified appears in both). Every
+path below that the specification has but this fake does not serve (``/transactions/get`` among them)
+also answers 404: the connector must not use them.
 """
+import base64
+import json
 import random
 import secrets
 import string
@@ -24,12 +44,86 @@ from .server import FakeAggregator, FakeBankControls, route
 
 CLIENT_ID = "6512f3a7c0ffee0012345678"
 SECRET = "sandbox-secret-0b1d5e7a9c3f24681357"
-PAGE_SIZE = 10
+#: ``count`` the connector is configured with in the tests, so that listings take several pages.
+TEST_PAGE_SIZE = 10
 #: Requests refused after ``rate_limit()``: one call and the retries of ``provider_config``.
 RATE_LIMITED_REQUESTS = 3
 ID_ALPHABET = string.ascii_letters + string.digits
 #: A 1x1 PNG, base64-encoded as Plaid sends institution logos.
 LOGO = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+
+#: JSON types of the specification.
+JSON_TYPES = {"string": str, "integer": int, "number": (int, float), "boolean": bool, "array": list, "object": dict}
+CREDENTIALS = {"client_id": "string", "secret": "string"}
+
+
+def _schema(required, types, nested=None):
+    return {"required": required, "types": dict(CREDENTIALS, **types), "nested": nested or {}}
+
+
+def _nested(required, types):
+    return {"required": required, "types": types, "nested": {}}
+
+
+#: Request schemas of the endpoints served, from the specification (``components.schemas``).
+REQUESTS = {
+    "/link/token/create": _schema(["client_name", "language", "country_codes"], {
+        "access_token": "string", "access_tokens": "array", "account_filters": "object",
+        "additional_consented_products": "array", "android_package_name": "string", "appearance_mode": "string",
+        "auth": "object", "base_report": "object", "card_switch": "object", "cashflow_report": "object",
+        "client_name": "string", "consumer_report_permissible_purpose": "string", "country_codes": "array",
+        "cra_enabled": "boolean", "cra_options": "object", "credit_partner_insights": "object",
+        "employment": "object", "enable_multi_item_link": "boolean", "eu_config": "object",
+        "financekit_supported": "boolean", "hosted_link": "object", "identity": "object",
+        "identity_verification": "object", "income_verification": "object", "institution_data": "object",
+        "institution_id": "string", "investments": "object", "investments_auth": "object", "language": "string",
+        "link_customization_name": "string", "optional_products": "array", "payment_configuration": "object",
+        "payment_initiation": "object", "products": "array", "redirect_uri": "string",
+        "required_if_supported_products": "array", "statements": "object", "third_party_user_token": "string",
+        "transactions": "object", "transfer": "object", "update": "object", "user": "object", "user_id": "string",
+        "user_token": "string", "webhook": "string",
+    }, {
+        # LinkTokenCreateRequestUser, LinkTokenTransactions, LinkTokenCreateHostedLink
+        "user": _nested(["client_user_id"], {
+            "client_user_id": "string", "legal_name": "string", "name": "object", "phone_number": "string",
+            "phone_number_verified_time": "string", "email_address": "string",
+            "email_address_verified_time": "string", "ssn": "string", "date_of_birth": "string",
+            "address": "object", "id_number": "object"}),
+        "transactions": _nested([], {"days_requested": "integer"}),
+        "hosted_link": _nested([], {"delivery_method": "string", "completion_redirect_uri": "string",
+                                    "url_lifetime_seconds": "integer", "is_mobile_app": "boolean"}),
+    }),
+    "/link/token/get": _schema(["link_token"], {"link_token": "string"}),
+    "/item/public_token/exchange": _schema(["public_token"], {"public_token": "string"}),
+    "/item/get": _schema(["access_token"], {"access_token": "string"}),
+    "/item/remove": _schema(["access_token"], {"access_token": "string", "reason_code": "string",
+                                                "reason_note": "string"}),
+    "/accounts/get": _schema(["access_token"], {"access_token": "string", "options": "object"}, {
+        "options": _nested([], {"account_ids": "array"})}),
+    "/transactions/sync": _schema(["access_token"], {
+        "access_token": "string", "cursor": "string", "count": "integer", "options": "object",
+    }, {
+        "options": _nested([], {"include_original_description": "boolean",
+                                "include_personal_finance_category": "boolean",
+                                "include_logo_and_counterparty_beta": "boolean",
+                                "personal_finance_category_version": "string", "days_requested": "integer",
+                                "account_id": "string"}),
+    }),
+    "/institutions/get": _schema(["count", "offset", "country_codes"], {
+        "count": "integer", "offset": "integer", "country_codes": "array", "options": "object",
+    }, {
+        "options": _nested([], {"products": "array", "routing_numbers": "array", "oauth": "boolean",
+                                "include_optional_metadata": "boolean", "include_auth_metadata": "boolean",
+                                "include_payment_initiation_metadata": "boolean"}),
+    }),
+    "/institutions/search": _schema(["query", "country_codes"], {
+        "query": "string", "products": "array", "country_codes": "array", "options": "object",
+    }, {
+        "options": _nested([], {"oauth": "boolean", "include_optional_metadata": "boolean",
+                                "include_auth_metadata": "boolean", "include_payment_initiation_metadata": "boolean",
+                                "payment_initiation": "object"}),
+    }),
+}
 
 INSTITUTIONS = (
     # (institution_id, name, country, oauth)
@@ -57,6 +151,27 @@ MERCHANTS = (
     ("DIRECT DEP NORTHWIND {n}", None, -1, 150, 2400, "INCOME"),
     ("COMCAST BUSINESS {n}", "Comcast", 1, 80, 250, "RENT_AND_UTILITIES"),
 )
+
+
+#: Link's web script as served by the fake: ``open()`` finishes the session at once (``{session_url}``
+#: answers like the user going through Link), then calls ``onSuccess`` or ``onExit`` as Link does.
+LINK_SCRIPT = """
+window.Plaid = {
+    create(config) {
+        return {
+            open() {
+                fetch("%(session_url)s?token=" + encodeURIComponent(config.token))
+                    .then((response) => response.json())
+                    .then((result) => result.error
+                        ? config.onExit(result.error, {status: "requires_credentials"})
+                        : config.onSuccess(result.public_token, result.metadata));
+            },
+            exit() {},
+            destroy() {},
+        };
+    },
+};
+"""
 
 
 class _Fault(Exception):
@@ -90,14 +205,42 @@ def _wire(value):
     return value
 
 
+def _check_fields(body, schema, prefix=""):
+    """Refuse ``body`` as Plaid does when it breaks ``schema``: unknown, missing or mistyped fields."""
+    types = schema["types"]
+    unknown = [prefix + name for name in body if name not in types]
+    if unknown:
+        raise _Fault(400, "INVALID_REQUEST", "UNKNOWN_FIELDS",
+                     f"the following fields are not recognized by this endpoint: {', '.join(unknown)}")
+    missing = [prefix + name for name in schema["required"] if body.get(name) is None]
+    if missing:
+        raise _Fault(400, "INVALID_REQUEST", "MISSING_FIELDS",
+                     f"the following required fields are missing: {', '.join(missing)}")
+    for name, value in body.items():
+        expected = JSON_TYPES[types[name]]
+        if value is None:
+            continue
+        if not isinstance(value, expected) or (isinstance(value, bool) and types[name] != "boolean"):
+            raise _Fault(400, "INVALID_REQUEST", "INVALID_FIELD", f"{prefix}{name} must be of type {types[name]}")
+        if name in schema["nested"]:
+            _check_fields(value, schema["nested"][name], f"{prefix}{name}.")
+
+
 class FakePlaid(FakeAggregator, FakeBankControls):
-    """Plaid's API for one team (``CLIENT_ID``/``SECRET``) and one bank login with two accounts."""
+    """Plaid's API for one team (``CLIENT_ID``/``SECRET``) and one bank login with two accounts.
+
+    ``hosted_link``: whether Plaid enabled this client for Hosted Link (an opt-in).
+    Every Item links the same two accounts (real Plaid gives a new Item new account ids).
+    """
 
     provider_code = "plaid"
     institution_id = "ins_127287"
 
-    def __init__(self):
+    def __init__(self, hosted_link=False):
         super().__init__()
+        # The catch-all answer for unknown paths is tried last.
+        self._routes.sort(key=lambda entry: entry[2].__name__ == "unknown_path")
+        self.hosted_link_enabled = hosted_link
         self._lock = threading.RLock()
         self._rng = random.Random("plaid-fake")
         self.items = {}  # item_id -> item state
@@ -105,11 +248,18 @@ class FakePlaid(FakeAggregator, FakeBankControls):
         self.public_tokens = {}  # public_token -> item_id
         self.link_tokens = {}  # link_token -> link session state
         self.hosted = {}  # hosted link id -> link_token
-        self.transactions = {account[0]: self._seed(account) for account in ACCOUNTS}
+        self.transactions = {}  # account_id -> current rows
+        self.changes = []  # (sequence, "added" | "modified" | "removed", account_id, row): what sync reports
+        self._open_listings = {}  # next_cursor of a page with has_more -> number of changes when it was given
+        self._after_page = None
         self._rate_limited = 0
         self._down = False
         self._break_page = False
         self._revoked = False
+        for account in ACCOUNTS:
+            self.transactions[account[0]] = []
+            for row in sorted(self._seed(account), key=lambda row: row["date"]):
+                self._record("added", row)
 
     # seeded data -------------------------------------------------------------
 
@@ -178,6 +328,14 @@ class FakePlaid(FakeAggregator, FakeBankControls):
             "category_id": None,
         }
 
+    def _record(self, kind, row):
+        """Apply a change to the bank's rows and log it for ``/transactions/sync``."""
+        rows = self.transactions[row["account_id"]]
+        rows[:] = [old for old in rows if old["transaction_id"] != row["transaction_id"]]
+        if kind != "removed":
+            rows.append(row)
+        self.changes.append((len(self.changes) + 1, kind, row["account_id"], dict(row)))
+
     # plumbing ----------------------------------------------------------------
 
     def _request_id(self):
@@ -187,6 +345,7 @@ class FakePlaid(FakeAggregator, FakeBankControls):
         return {
             "error_type": fault.error_type,
             "error_code": fault.error_code,
+            "error_code_reason": None,
             "error_message": fault.message,
             "display_message": None,
             "request_id": self._request_id(),
@@ -197,35 +356,29 @@ class FakePlaid(FakeAggregator, FakeBankControls):
         }
 
     def _answer(self, request, handler):
-        """Authenticate ``request`` and run ``handler(body)``; Plaid errors become their JSON answers."""
+        """Check ``request`` against the endpoint's schema and keys, run ``handler(body)``; faults become Plaid errors."""
         with self._lock:
             try:
                 try:
-                    body = request.json()
+                    body = json.loads(request.body or b"")
                 except ValueError:
-                    raise _Fault(400, "INVALID_REQUEST", "INVALID_BODY",
-                                 "body could not be parsed as JSON") from None
+                    body = None
+                if not isinstance(body, dict) or "application/json" not in (request.headers.get("Content-Type") or ""):
+                    raise _Fault(400, "INVALID_REQUEST", "INVALID_BODY", "body could not be parsed as JSON")
                 client_id = request.headers.get("PLAID-CLIENT-ID") or body.get("client_id")
                 secret = request.headers.get("PLAID-SECRET") or body.get("secret")
                 missing = [name for name, value in (("client_id", client_id), ("secret", secret)) if not value]
                 if missing:
                     raise _Fault(400, "INVALID_REQUEST", "MISSING_FIELDS",
                                  f"the following required fields are missing: {', '.join(missing)}")
+                _check_fields(body, REQUESTS[request.path])
                 if client_id != CLIENT_ID or secret != SECRET:
                     raise _Fault(400, "INVALID_INPUT", "INVALID_API_KEYS", "invalid client_id or secret provided")
                 return 200, _wire(dict(handler(body), request_id=self._request_id()))
             except _Fault as fault:
                 return fault.status, self._error_body(fault)
 
-    @staticmethod
-    def _required(body, *names):
-        missing = [name for name in names if body.get(name) in (None, "", [])]
-        if missing:
-            raise _Fault(400, "INVALID_REQUEST", "MISSING_FIELDS",
-                         f"the following required fields are missing: {', '.join(missing)}")
-
     def _item(self, body):
-        self._required(body, "access_token")
         item = self.items.get(self.access_tokens.get(body["access_token"]))
         if not item or item["removed"]:
             raise _Fault(400, "INVALID_INPUT", "INVALID_ACCESS_TOKEN", "provided access token is invalid")
@@ -251,13 +404,15 @@ class FakePlaid(FakeAggregator, FakeBankControls):
     def _item_json(self, item):
         error = None
         if item["error"]:
-            error = {"error_type": "ITEM_ERROR", "error_code": "ITEM_LOGIN_REQUIRED",
+            error = {"error_type": "ITEM_ERROR", "error_code": "ITEM_LOGIN_REQUIRED", "error_code_reason": None,
                      "error_message": "a user login is required", "display_message": None,
                      "request_id": self._request_id(), "causes": [], "status": 400}
         return {
             "item_id": item["item_id"],
             "institution_id": item["institution_id"],
+            "institution_name": next(inst[1] for inst in INSTITUTIONS if inst[0] == item["institution_id"]),
             "webhook": None,
+            "auth_method": None,
             "error": error,
             "available_products": ["balance"],
             "billed_products": ["transactions"],
@@ -267,9 +422,11 @@ class FakePlaid(FakeAggregator, FakeBankControls):
             "update_type": "background",
         }
 
-    def _accounts_json(self):
+    def _accounts_json(self, account_ids=None):
         accounts = []
         for account_id, name, official, currency, mask, opening in ACCOUNTS:
+            if account_ids is not None and account_id not in account_ids:
+                continue
             rows = self.transactions[account_id]
             current = opening - sum(row["amount"] for row in rows if not row["pending"])
             available = current - sum(row["amount"] for row in rows if row["pending"])
@@ -280,6 +437,7 @@ class FakePlaid(FakeAggregator, FakeBankControls):
                              "last_updated_datetime": None},
                 "mask": mask, "name": name, "official_name": official,
                 "type": "depository", "subtype": "checking", "persistent_account_id": None,
+                "holder_category": "business",
             })
         return accounts
 
@@ -300,12 +458,17 @@ class FakePlaid(FakeAggregator, FakeBankControls):
             data.update(logo=LOGO, primary_color="#1f1f1f", url="https://plaid.com")
         return data
 
+    # unknown paths -------------------------------------------------------------
+
+    @route("POST", "/.*")
+    def unknown_path(self, request):
+        return 404, dict(self._error_body(_Fault(404, "INVALID_REQUEST", "NOT_FOUND", "not found")))
+
     # institutions ------------------------------------------------------------
 
     @route("POST", "/institutions/search")
     def institutions_search(self, request):
         def handler(body):
-            self._required(body, "query", "country_codes")
             metadata = (body.get("options") or {}).get("include_optional_metadata")
             return {"institutions": [
                 self._institution_json(inst, metadata) for inst in INSTITUTIONS
@@ -316,9 +479,8 @@ class FakePlaid(FakeAggregator, FakeBankControls):
     @route("POST", "/institutions/get")
     def institutions_get(self, request):
         def handler(body):
-            self._required(body, "count", "country_codes")
-            count, offset = int(body["count"]), int(body.get("offset") or 0)
-            if not 1 <= count <= 500:
+            count, offset = body["count"], body["offset"]
+            if not 1 <= count <= 500 or offset < 0:
                 raise _Fault(400, "INVALID_REQUEST", "INVALID_FIELD", "count must be between 1 and 500")
             metadata = (body.get("options") or {}).get("include_optional_metadata")
             found = [inst for inst in INSTITUTIONS if inst[2] in body["country_codes"]]
@@ -331,10 +493,6 @@ class FakePlaid(FakeAggregator, FakeBankControls):
     @route("POST", "/link/token/create")
     def link_token_create(self, request):
         def handler(body):
-            self._required(body, "client_name", "language", "country_codes", "user")
-            if not (body["user"] or {}).get("client_user_id"):
-                raise _Fault(400, "INVALID_REQUEST", "MISSING_FIELDS",
-                             "the following required fields are missing: user.client_user_id")
             item = self._item(body) if body.get("access_token") else None
             if not item and not body.get("products"):
                 raise _Fault(400, "INVALID_REQUEST", "MISSING_FIELDS",
@@ -342,48 +500,49 @@ class FakePlaid(FakeAggregator, FakeBankControls):
             created = _now()
             expiration = created + (timedelta(minutes=30) if item else timedelta(hours=4))
             link_token = f"link-sandbox-{secrets.token_hex(16)}"
-            hosted_id = secrets.token_urlsafe(12)
+            hosted = self.hosted_link_enabled and body.get("hosted_link") is not None
             self.link_tokens[link_token] = {
                 "created_at": created, "expiration": expiration, "item_id": item and item["item_id"],
-                "hosted": body.get("hosted_link"), "sessions": [], "body": body,
+                "hosted": body.get("hosted_link") if hosted else None, "sessions": [], "body": body,
             }
             answer = {"link_token": link_token, "expiration": _iso(expiration)}
-            if body.get("hosted_link") is not None:
+            if hosted:
+                hosted_id = secrets.token_urlsafe(12)
                 self.hosted[hosted_id] = link_token
                 answer["hosted_link_url"] = f"{self.url}/hl/{hosted_id}"
             return answer
         return self._answer(request, handler)
 
-    @route("GET", "/hl/(?P<hosted_id>[^/]+)")
-    def hosted_link(self, request, hosted_id):
-        """The user goes through Link: picks the bank, logs in, shares the accounts."""
-        with self._lock:
-            link = self.link_tokens.get(self.hosted.get(hosted_id))
-            if not link or _now() > link["expiration"]:
-                return 400, "This link has expired. Return to the application and try again."
-            results = {"item_add_results": []}
-            if link["item_id"]:
-                item = self.items[link["item_id"]]
-                item["error"] = None
-                item["consent_expiration_time"] = self._consent_end(item["institution_id"])
-            else:
-                item = self._create_item()
-                public_token = f"public-sandbox-{secrets.token_hex(16)}"
-                self.public_tokens[public_token] = item["item_id"]
-                results["item_add_results"].append({
-                    "public_token": public_token,
-                    "institution": {"institution_id": item["institution_id"],
-                                    "name": next(i[1] for i in INSTITUTIONS if i[0] == item["institution_id"])},
-                    "accounts": [{"id": a["account_id"], "name": a["name"], "mask": a["mask"],
-                                  "type": a["type"], "subtype": a["subtype"]} for a in self._accounts_json()],
-                })
-            now = _iso(_now())
-            link["sessions"].append({"link_session_id": secrets.token_hex(8), "started_at": now,
-                                     "finished_at": now, "results": results, "exit": None, "events": []})
-            redirect = (link["hosted"] or {}).get("completion_redirect_uri")
-            if not redirect:
-                return 200, "All done. You may close this window."
-            return 302, "", {"Location": redirect}
+    def _finish_link_session(self, link_token):
+        """The user goes through Link: picks the bank, logs in, shares the accounts.
+
+        A new Item gets a public token; update mode repairs the Item (Link gives a public token
+        that needs no exchange). Return the ``onSuccess`` arguments, or None when the token is invalid.
+        """
+        link = self.link_tokens.get(link_token)
+        if not link or _now() > link["expiration"]:
+            return None
+        if link["item_id"]:
+            item = self.items[link["item_id"]]
+            item["error"] = None
+            item["consent_expiration_time"] = self._consent_end(item["institution_id"])
+        else:
+            item = self._create_item()
+        public_token = f"public-sandbox-{secrets.token_hex(16)}"
+        if not link["item_id"]:
+            self.public_tokens[public_token] = item["item_id"]
+        institution = {"institution_id": item["institution_id"],
+                       "name": next(i[1] for i in INSTITUTIONS if i[0] == item["institution_id"])}
+        accounts = [{"id": a["account_id"], "name": a["name"], "mask": a["mask"], "type": a["type"],
+                     "subtype": a["subtype"]} for a in self._accounts_json()]
+        now = _iso(_now())
+        session_id = secrets.token_hex(8)
+        link["sessions"].append({
+            "link_session_id": session_id, "started_at": now, "finished_at": now, "exit": None, "events": [],
+            "results": {"item_add_results": [] if link["item_id"] else [
+                {"public_token": public_token, "institution": institution, "accounts": accounts}]},
+        })
+        return public_token, {"institution": institution, "accounts": accounts, "link_session_id": session_id}
 
     def _create_item(self):
         item_id = _plaid_id(self._rng)
@@ -394,14 +553,41 @@ class FakePlaid(FakeAggregator, FakeBankControls):
         self.access_tokens[access_token] = item_id
         return self.items[item_id]
 
+    @route("GET", "/link-initialize.js")
+    def link_script(self, request):
+        script = LINK_SCRIPT % {"session_url": f"{self.url}/link/stand-in/session"}
+        return 200, script, {"Content-Type": "application/javascript"}
+
+    @route("GET", "/link/stand-in/session")
+    def link_stand_in_session(self, request):
+        """What Link's front end does with Plaid for the stand-in script (not a Plaid API endpoint)."""
+        with self._lock:
+            result = self._finish_link_session(request.arg("token"))
+        cors = {"Access-Control-Allow-Origin": "*"}
+        if not result:
+            return 200, {"error": {"error_type": "INVALID_INPUT", "error_code": "INVALID_LINK_TOKEN",
+                                   "error_message": "provided link token is invalid", "display_message": None}}, cors
+        return 200, {"public_token": result[0], "metadata": result[1]}, cors
+
+    @route("GET", "/hl/(?P<hosted_id>[^/]+)")
+    def hosted_link(self, request, hosted_id):
+        """Hosted Link: Plaid's page, then back to ``completion_redirect_uri`` (Plaid adds no parameters)."""
+        with self._lock:
+            link_token = self.hosted.get(hosted_id)
+            if not self._finish_link_session(link_token):
+                return 400, "This link has expired. Return to the application and try again."
+            redirect = (self.link_tokens[link_token]["hosted"] or {}).get("completion_redirect_uri")
+            if not redirect:
+                return 200, "All done. You may close this window."
+            return 302, "", {"Location": redirect}
+
     @route("POST", "/link/token/get")
     def link_token_get(self, request):
         def handler(body):
-            self._required(body, "link_token")
             link = self.link_tokens.get(body["link_token"])
             if not link:
                 raise _Fault(400, "INVALID_INPUT", "INVALID_LINK_TOKEN", "provided link token is invalid")
-            return {
+            answer = {
                 "link_token": body["link_token"],
                 "created_at": _iso(link["created_at"]),
                 "expiration": _iso(link["expiration"]),
@@ -409,14 +595,15 @@ class FakePlaid(FakeAggregator, FakeBankControls):
                              "webhook": None, "country_codes": link["body"]["country_codes"],
                              "language": link["body"]["language"], "redirect_uri": None,
                              "client_name": link["body"]["client_name"]},
-                "link_sessions": link["sessions"],
             }
+            if link["hosted"] is not None:
+                answer["link_sessions"] = link["sessions"]
+            return answer
         return self._answer(request, handler)
 
     @route("POST", "/item/public_token/exchange")
     def public_token_exchange(self, request):
         def handler(body):
-            self._required(body, "public_token")
             item_id = self.public_tokens.pop(body["public_token"], None)
             if not item_id:
                 raise _Fault(400, "INVALID_INPUT", "INVALID_PUBLIC_TOKEN", "provided public token is expired. "
@@ -452,55 +639,88 @@ class FakePlaid(FakeAggregator, FakeBankControls):
             return {"accounts": self._accounts_json(), "item": self._item_json(item)}
         return self._answer(request, handler)
 
-    @route("POST", "/transactions/get")
-    def transactions_get(self, request):
+    @staticmethod
+    def _cursor(sequence):
+        return base64.urlsafe_b64encode(json.dumps({"v": 1, "seq": sequence}).encode()).decode()
+
+    def _cursor_sequence(self, cursor):
+        if not cursor:
+            return 0
+        if cursor == "now":
+            return len(self.changes)
+        try:
+            return int(json.loads(base64.urlsafe_b64decode(cursor.encode()))["seq"])
+        except (ValueError, KeyError, TypeError):
+            raise _Fault(400, "INVALID_REQUEST", "INVALID_FIELD", "cursor is not a valid cursor") from None
+
+    @route("POST", "/transactions/sync")
+    def transactions_sync(self, request):
         def handler(body):
-            self._required(body, "access_token", "start_date", "end_date")
-            item = self._data_item(body, "TRANSACTIONS_LIMIT")
-            try:
-                start, end = date.fromisoformat(body["start_date"]), date.fromisoformat(body["end_date"])
-            except (TypeError, ValueError):
-                raise _Fault(400, "INVALID_REQUEST", "INVALID_FIELD",
-                             "start_date and end_date must be dates of the form YYYY-MM-DD") from None
-            if start > end:
-                raise _Fault(400, "INVALID_REQUEST", "INVALID_FIELD", "start_date must be before end_date")
+            self._data_item(body, "TRANSACTIONS_SYNC_LIMIT")
             options = body.get("options") or {}
-            count, offset = int(options.get("count") or 100), int(options.get("offset") or 0)
-            if not 1 <= count <= 500 or offset < 0:
-                raise _Fault(400, "INVALID_REQUEST", "INVALID_FIELD",
-                             "count must be between 1 and 500 and offset must be non-negative")
-            account_ids = options.get("account_ids") or list(self.transactions)
-            unknown = [account_id for account_id in account_ids if account_id not in self.transactions]
-            if unknown:
-                raise _Fault(400, "INVALID_INPUT", "INVALID_ACCOUNT_ID",
-                             "one or more of the account IDs is invalid")
-            rows = sorted(
-                (row for account_id in account_ids for row in self.transactions[account_id]
-                 if start.isoformat() <= row["date"] <= end.isoformat()),
-                key=lambda row: (row["date"], row["transaction_id"]), reverse=True,
-            )
-            page = [dict(row) for row in rows[offset:offset + min(count, PAGE_SIZE)]]
-            if not options.get("include_original_description"):
-                for row in page:
+            account_id = options.get("account_id")
+            if account_id and account_id not in self.transactions:
+                raise _Fault(400, "INVALID_INPUT", "INVALID_ACCOUNT_ID", "one or more of the account IDs is invalid")
+            count = body.get("count", 100)
+            if not 1 <= count <= 500:
+                raise _Fault(400, "INVALID_REQUEST", "INVALID_FIELD", "count must be between 1 and 500")
+            cursor = body.get("cursor") or ""
+            sequence = self._cursor_sequence(cursor)
+            if cursor in self._open_listings and self._open_listings[cursor] != len(self.changes):
+                raise _Fault(400, "TRANSACTIONS_ERROR", "TRANSACTIONS_SYNC_MUTATION_DURING_PAGINATION",
+                             "Underlying transaction data changed since last page was fetched. Please restart "
+                             "pagination from last update.")
+            pending = [change for change in self.changes
+                       if change[0] > sequence and (not account_id or change[2] == account_id)]
+            page, has_more = pending[:count], len(pending) > count
+            next_cursor = self._cursor(page[-1][0] if page else sequence)
+            if has_more:
+                self._open_listings[next_cursor] = len(self.changes)
+            lists = {"added": [], "modified": [], "removed": []}
+            for _sequence, kind, change_account, row in page:
+                if kind == "removed":
+                    lists[kind].append({"transaction_id": row["transaction_id"], "account_id": change_account})
+                    continue
+                row = dict(row)
+                if not options.get("include_original_description"):
                     row["original_description"] = None
-            if self._break_page and page:
+                lists[kind].append(row)
+            if self._break_page and (lists["added"] or lists["modified"]):
                 self._break_page = False
-                del page[0]["amount"]
-            return {"accounts": [a for a in self._accounts_json() if a["account_id"] in account_ids],
-                    "transactions": page, "total_transactions": len(rows), "item": self._item_json(item)}
+                del (lists["added"] or lists["modified"])[0]["amount"]
+            answer = dict(
+                lists, next_cursor=next_cursor, has_more=has_more,
+                accounts=self._accounts_json({change[2] for change in page}),
+                transactions_update_status="HISTORICAL_UPDATE_COMPLETE",
+            )
+            if has_more and self._after_page:
+                change, self._after_page = self._after_page, None
+                change()
+            return answer
         return self._answer(request, handler)
 
     # controls ----------------------------------------------------------------
 
     def provider_config(self):
         return {"environment": "sandbox", "base_url": self.url, "client_id": CLIENT_ID,
-                "client_secret": SECRET, "timeout": 2, "retries": 2, "backoff": 0.01}
+                "client_secret": SECRET, "timeout": 2, "retries": 2, "backoff": 0.01,
+                "page_size": TEST_PAGE_SIZE, "plaid_hosted_link": self.hosted_link_enabled,
+                "plaid_link_script_url": f"{self.url}/link-initialize.js"}
 
     def consent(self, consent_url):
+        """Hosted Link: the user goes through Plaid's page and is sent back; return the callback's parameters."""
         response = requests.get(consent_url, allow_redirects=False, timeout=5)
         if response.status_code != 302:
             raise AssertionError(f"Hosted Link answered {response.status_code}: {response.text[:100]}")
         return dict(parse_qsl(urlsplit(response.headers["Location"]).query))
+
+    def link(self, link_token):
+        """Plaid Link in the browser: the user finishes the session; return ``onSuccess``'s public token."""
+        with self._lock:
+            result = self._finish_link_session(link_token)
+        if not result:
+            raise AssertionError("Link refused the link token")
+        return result[0]
 
     def account_ids(self):
         return [account[0] for account in ACCOUNTS]
@@ -508,24 +728,50 @@ class FakePlaid(FakeAggregator, FakeBankControls):
     def posted_ids(self, account_id):
         return [row["transaction_id"] for row in self.transactions[account_id] if not row["pending"]]
 
+    def posted_rows(self, account_id):
+        return [row for row in self.transactions[account_id] if not row["pending"]]
+
     def add_transaction(self, account_id, amount, booking_date, pending=False):
         with self._lock:
             currency = next(account[3] for account in ACCOUNTS if account[0] == account_id)
             row = self._row(self._rng, account_id, currency, -amount, booking_date, name="Wire Transfer",
                             original="WIRE TRANSFER", pending=pending)
-            self.transactions[account_id].append(row)
+            self._record("added", row)
             return row["transaction_id"]
 
     def post_pending(self):
-        """Plaid books a pending row as a new row (new id) pointing to it; the pending row goes."""
+        """Plaid posts a pending row as a new row (new id) pointing to it; the pending id is removed."""
         with self._lock:
             for rows in self.transactions.values():
-                for index, row in enumerate(rows):
-                    if row["pending"]:
-                        rows[index] = dict(row, transaction_id=_plaid_id(self._rng), pending=False,
-                                           pending_transaction_id=row["transaction_id"],
-                                           date=max(row["date"], date.today().isoformat()),
-                                           authorized_date=row["date"])
+                for row in [row for row in rows if row["pending"]]:
+                    self._record("removed", row)
+                    self._record("added", dict(
+                        row, transaction_id=_plaid_id(self._rng), pending=False,
+                        pending_transaction_id=row["transaction_id"], date=max(row["date"], date.today().isoformat()),
+                        authorized_date=row["date"]))
+
+    def modify_transaction(self, transaction_id, amount=None, name=None):
+        """The bank corrects a transaction (``amount`` positive = money in): it comes in ``modified``."""
+        with self._lock:
+            row = next(row for rows in self.transactions.values() for row in rows
+                       if row["transaction_id"] == transaction_id)
+            row = dict(row)
+            if amount is not None:
+                row["amount"] = -amount
+            if name is not None:
+                row["name"] = row["original_description"] = name
+            self._record("modified", row)
+
+    def remove_transaction(self, transaction_id):
+        """The bank withdraws a transaction: its id comes in ``removed``."""
+        with self._lock:
+            row = next(row for rows in self.transactions.values() for row in rows
+                       if row["transaction_id"] == transaction_id)
+            self._record("removed", row)
+
+    def change_after_next_page(self, change):
+        """Run ``change()`` right after the next page that has more pages after it (data moving mid-listing)."""
+        self._after_page = change
 
     def expire_consent(self):
         with self._lock:
