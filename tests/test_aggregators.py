@@ -12,7 +12,7 @@ from odoo.tests import HttpCase, new_test_user, tagged
 
 from fakes.enable_banking import FakeEnableBanking
 from fakes.gocardless import FakeGoCardless
-from fakes.plaid import FakePlaid
+from fakes.plaid import FakePlaidHostedLink
 from fakes.ponto import FakePonto
 from fakes.saltedge import FakeSaltEdge
 from fakes.yodlee import FakeYodlee
@@ -179,7 +179,8 @@ class AggregatorFlow:
 
 @tagged("post_install", "-at_install", "online_sync")
 class TestPlaidFlow(AggregatorFlow, HttpCase):
-    fake_class = FakePlaid
+    # Plaid Link in the web client has its own flow tests (test_provider_plaid.py).
+    fake_class = FakePlaidHostedLink
 
 
 @tagged("post_install", "-at_install", "online_sync")

@@ -252,6 +252,7 @@ class FakePlaid(FakeAggregator, FakeBankControls):
         self.changes = []  # (sequence, "added" | "modified" | "removed", account_id, row): what sync reports
         self._open_listings = {}  # next_cursor of a page with has_more -> number of changes when it was given
         self._after_page = None
+        self.mutation_errors = 0
         self._rate_limited = 0
         self._down = False
         self._break_page = False
@@ -667,6 +668,7 @@ class FakePlaid(FakeAggregator, FakeBankControls):
             cursor = body.get("cursor") or ""
             sequence = self._cursor_sequence(cursor)
             if cursor in self._open_listings and self._open_listings[cursor] != len(self.changes):
+                self.mutation_errors += 1
                 raise _Fault(400, "TRANSACTIONS_ERROR", "TRANSACTIONS_SYNC_MUTATION_DURING_PAGINATION",
                              "Underlying transaction data changed since last page was fetched. Please restart "
                              "pagination from last update.")
@@ -801,3 +803,10 @@ class FakePlaid(FakeAggregator, FakeBankControls):
     @property
     def revoked(self):
         return self._revoked
+
+
+class FakePlaidHostedLink(FakePlaid):
+    """Plaid for a client enabled for Hosted Link: consent on Plaid's page and back to Odoo's callback."""
+
+    def __init__(self):
+        super().__init__(hosted_link=True)
