@@ -687,14 +687,16 @@ class FakePlaid(FakeAggregator, FakeBankControls):
                 if not options.get("include_original_description"):
                     row["original_description"] = None
                 lists[kind].append(row)
-            if self._break_page and (lists["added"] or lists["modified"]):
-                self._break_page = False
-                del (lists["added"] or lists["modified"])[0]["amount"]
             answer = dict(
                 lists, next_cursor=next_cursor, has_more=has_more,
                 accounts=self._accounts_json({change[2] for change in page}),
                 transactions_update_status="HISTORICAL_UPDATE_COMPLETE",
             )
+            if self._break_page:
+                # A transaction without its (required) amount, or a page without its next_cursor.
+                self._break_page = False
+                rows = lists["added"] or lists["modified"]
+                del (rows[0] if rows else answer)["amount" if rows else "next_cursor"]
             if has_more and self._after_page:
                 change, self._after_page = self._after_page, None
                 change()
