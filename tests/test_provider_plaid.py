@@ -340,6 +340,34 @@ class TestPlaidLink(PlaidFlowCase):
         self.env.ref("account_online_synchronization.ir_cron_fetch_online_transactions").sudo().method_direct_trigger()
         self.assertInSync(link)
 
+    def test_reconnect_opens_plaid_link_in_the_browser(self):
+        """Reconnect, clicked in the web client, opens Link (a local stand-in of its script) in update mode."""
+        link = self.connect()
+        self.fake.expire_consent()
+        link.action_fetch_transactions()
+        self.assertEqual(link.state, "action_required")
+        reconnect = "document.querySelector('.o_form_view button[name=action_reconnect]')"
+        code = f"""
+            {reconnect}.click();
+            const deadline = Date.now() + 30000;
+            (function poll() {{
+                if (document.querySelector('.o_form_view') && !{reconnect}) {{
+                    console.log("test successful");
+                }} else if (Date.now() > deadline) {{
+                    console.error("Plaid Link did not bring the connection back");
+                }} else {{
+                    setTimeout(poll, 200);
+                }}
+            }})();
+        """
+        self.browser_js(f"/odoo/action-account_online_synchronization.action_online_link/{link.id}", code,
+                        ready=f"!!{reconnect}", login="admin")
+        self.assertTrue(requests_to(self.fake, "/link-initialize.js"), "Link's script came from the settings' URL")
+        self.assertEqual(last_body(self.fake, "/link/token/create")["access_token"],
+                         link._get_tokens()["access_token"])
+        self.assertEqual(link.state, "connected")
+        self.assertIn("Consent renewed", self.chatter(link))
+
     def test_rate_limit_bank_down_and_malformed_answer_lose_nothing(self):
         link = self.connect()
         account = link.account_ids[0]
