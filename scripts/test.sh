@@ -9,7 +9,7 @@ cd "$REPO_ROOT"
 require_odoo
 require_postgres
 
-if ! python3 -c 'import pytest_odoo, phonenumbers' >/dev/null 2>&1; then
+if ! python3 -c 'import pytest_odoo, phonenumbers, websocket' >/dev/null 2>&1; then
     echo "Installing test requirements ..." >&2
     python3 -m pip install -q -r requirements-test.txt
 fi
