@@ -19,6 +19,8 @@ class Provider:
     #: Configuration keys the connector needs, with their labels, among
     #: ``client_id``, ``client_secret``, ``admin_login``, ``certificate``, ``private_key``.
     CONFIG_FIELDS = {}
+    #: Set by the caller: ``on_tokens(tokens)`` stores a connection's whole new tokens at once.
+    on_tokens = None
 
     def __init__(self, config=None):
         self.config = dict(config or {})
@@ -53,6 +55,20 @@ class Provider:
             raise ReauthRequired(missing_message)
         return value
 
+    def tokens_issued(self, tokens):
+        """Hand the connection's new tokens to the caller the moment the aggregator issues them.
+
+        Called before any further request, so that a failure of the next call
+        cannot lose a rotated refresh token (RFC 6749 section 6): the spent
+        one is never sent again.
+        """
+        if self.on_tokens:
+            self.on_tokens(dict(tokens))
+
+    def renewals_remaining(self, tokens):
+        """How many more consents of the connection must be renewed, one at a time, after this one."""
+        return 0
+
     def search_institutions(self, country=None, text=None):
         """Return the institutions matching a country code and a text."""
         raise NotImplementedError
@@ -74,7 +90,10 @@ class Provider:
         return None
 
     def refresh_tokens(self, tokens):
-        """Return fresh tokens (unchanged when nothing needs refreshing)."""
+        """Return fresh tokens (unchanged when nothing needs refreshing).
+
+        Tokens issued on the way are passed to ``tokens_issued`` first.
+        """
         return tokens
 
     def list_accounts(self, tokens):

@@ -35,6 +35,11 @@ class MFARequired(ProviderError):
     link_wide = True
     transient = False
 
+    def __init__(self, message, request_id=None, update_credentials=False):
+        super().__init__(message, request_id=request_id)
+        #: True when only the aggregator's page (Update Credentials) takes the code, not a synchronization.
+        self.update_credentials = update_credentials
+
 
 class RateLimited(ProviderError):
     """Too many refreshes; ``retry_after`` is in seconds when known."""
