@@ -366,6 +366,12 @@ def test_renew_keeps_the_accounts(fake, connect_provider, connect_tokens, mode):
     params = fake.consent(start.redirect_url)
     assert params["state"] == "st-renew" and params["link"] == "7"
     tokens = connect_provider.complete_connection(fake.institution_id, params, dict(connect_tokens, **start.pending))
+    # The two accounts are at two banks whose authorizations ended together: each is renewed on its own page.
+    assert connect_provider.renewals_remaining(tokens) == 1
+    start = connect_provider.start_connection(fake.institution_id, mode, tokens, CALLBACK, "st-renew-2")
+    params = fake.consent(start.redirect_url)
+    tokens = connect_provider.complete_connection(fake.institution_id, params, dict(tokens, **start.pending))
+    assert connect_provider.renewals_remaining(tokens) == 0
     assert [account.id for account in connect_provider.list_accounts(tokens)] == account_ids
     assert connect_provider.consent_expiry(tokens) > datetime.utcnow() + timedelta(days=80)
     transactions, _pages = all_transactions(connect_provider, tokens, account_ids[0], TODAY - timedelta(days=120))
@@ -387,4 +393,9 @@ def test_custom_integration_renew(fake, provider, tokens):
     params = fake.consent(start.redirect_url)
     assert params["state"] == "st-4"
     renewed = provider.complete_connection(fake.institution_id, params, dict(tokens, **start.pending))
+    assert provider.renewals_remaining(renewed) == 1, "the second bank's authorization ended too"
+    start = provider.start_connection(fake.institution_id, "renew", renewed, CALLBACK, "st-5")
+    renewed = provider.complete_connection(fake.institution_id, fake.consent(start.redirect_url),
+                                           dict(renewed, **start.pending))
+    assert provider.renewals_remaining(renewed) == 0
     assert [account.id for account in provider.list_accounts(renewed)] == fake.account_ids()

@@ -243,11 +243,13 @@ class PontoProvider(Provider):
         fresh = dict(tokens)
         if self._expiring(fresh):
             fresh.update(self._renew_access(fresh))
+            self.tokens_issued(fresh)
         try:
             accounts = self._accounts(fresh, renew=False)
         except _AccessTokenRejected:
             self._client_token = None
             fresh.update(self._renew_access(fresh))
+            self.tokens_issued(fresh)
             accounts = self._accounts(fresh, renew=False)
         fresh["consent_expires_at"] = self._consent_end(accounts)
         return tokens if fresh == tokens else fresh
@@ -321,17 +323,21 @@ class PontoProvider(Provider):
         """Raise ``ReauthRequired`` when Ponto's last refresh failed because the bank authorization ended."""
         attributes = account["attributes"]
         sync = _mapping(_mapping(_mapping(account, "meta"), "latestSynchronization"), "attributes")
-        if sync.get("status") != "error":
-            return
-        codes = [str(error.get("code") or "") for error in sync.get("errors") or [] if isinstance(error, dict)]
-        expected_end = attributes.get("authorizationExpirationExpectedAt")
-        ended = bool(expected_end) and parse_datetime(expected_end, "authorization end") <= _now()
-        if ended or any("authoriz" in code.lower() for code in codes):
+        if sync.get("status") == "error" and PontoProvider._authorization_ended(account):
             raise ReauthRequired(
                 f"The bank authorization of {attributes.get('reference') or 'an account'} in Ponto has ended: "
                 "renew it to synchronize again.",
                 request_id=request_id,
             )
+
+    @staticmethod
+    def _authorization_ended(account):
+        """True when the account's bank authorization has passed its end or Ponto's refresh says it is invalid."""
+        sync = _mapping(_mapping(_mapping(account, "meta"), "latestSynchronization"), "attributes")
+        codes = [str(error.get("code") or "") for error in sync.get("errors") or [] if isinstance(error, dict)]
+        expected_end = account["attributes"].get("authorizationExpirationExpectedAt")
+        ended = bool(expected_end) and parse_datetime(expected_end, "authorization end") <= _now()
+        return ended or sync.get("status") == "error" and any("authoriz" in code.lower() for code in codes)
 
     # institutions and consent ------------------------------------------------
 
@@ -427,11 +433,20 @@ class PontoProvider(Provider):
             raise ProviderError("The consent at Ponto was not started.")
         else:
             fresh = self._renew_access(tokens)
+        self.tokens_issued(fresh)
         accounts = self._accounts(fresh)
         if not accounts:
             raise ProviderError("No bank account is shared with this application in Ponto.")
         fresh["consent_expires_at"] = self._consent_end(accounts)
+        fresh["authorizations_ended"] = len({
+            _mapping(_mapping(_mapping(account, "relationships"), "financialInstitution"), "data").get("id")
+            or account["id"] for account in accounts if self._authorization_ended(account)
+        })
         return fresh
+
+    def renewals_remaining(self, tokens):
+        """Banks of the connection whose authorization has ended too: each is renewed on its own page."""
+        return int((tokens or {}).get("authorizations_ended") or 0)
 
     def revoke(self, tokens):
         """Revoke the connection's refresh token (Ponto Connect) or access token at Ponto."""
