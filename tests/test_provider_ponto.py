@@ -399,3 +399,25 @@ def test_custom_integration_renew(fake, provider, tokens):
                                            dict(renewed, **start.pending))
     assert provider.renewals_remaining(renewed) == 0
     assert [account.id for account in provider.list_accounts(renewed)] == fake.account_ids()
+
+
+@pytest.mark.parametrize("fault", [429, 503, "timeout"])
+def test_rotated_tokens_are_handed_over_before_the_next_call(fake, connect_provider, connect_tokens, fault):
+    handed = []
+    connect_provider.on_tokens = handed.append
+    fake.fail_next(fault, {"errors": [{"code": "serviceUnavailable", "detail": "Try again."}]}, count=3,
+                   path="/accounts$")
+    with pytest.raises(ProviderError):
+        connect_provider.refresh_tokens(dict(connect_tokens, expires_at="2000-01-01T00:00:00"))
+    rotated = handed[-1]
+    assert rotated["refresh_token"] != connect_tokens["refresh_token"]
+    assert rotated["refresh_token"] in fake.refresh_tokens, "the only refresh token Ponto still accepts"
+    assert connect_provider.refresh_tokens(dict(rotated, expires_at="2000-01-01T00:00:00"))["access_token"]
+
+
+def test_documented_page_limit_and_unknown_routes(fake, provider, tokens):
+    with pytest.raises(ProviderError, match="invalidParameter"):
+        provider._read(tokens, "/accounts", {"page[limit]": 101})
+    with pytest.raises(ProviderError) as error:
+        provider._read(tokens, "/no-such-route")
+    assert error.value.request_id == fake.last_request_id, "a JSON:API error from Ponto, with its request id"
