@@ -239,7 +239,7 @@ class OnlineLink(models.Model):
 
     def _post_revocation_failure(self, error):
         """Tell that the aggregator may still hold the consent, and how to withdraw it."""
-        provider_name = dict(self._fields["provider"].selection).get(self.provider) or self.provider
+        provider_name = self._get_provider().name
         reference = f"OBS-{fields.Date.today():%Y%m%d}-{secrets.token_hex(3).upper()}"
         message = self._scrub(error.message, self._known_secrets())
         self.message_post(body=Markup("<p><b>%s</b></p><p>%s</p><p>%s</p>") % (
@@ -295,6 +295,12 @@ class OnlineLink(models.Model):
             self.sandbox_scenario = "normal"
         self._clear_error()
         self.message_post(body=self._consent_message(mode))
+        try:
+            # A new consent may give the same bank accounts new ids: their journals follow them now.
+            self._fetch_accounts()
+        except ProviderError as error:
+            _logger.info("Reading the accounts of online link %s after its renewal failed: %s", self.id,
+                         self._scrub(error.message, self._known_secrets()))
         remaining = self._get_provider().renewals_remaining(self._get_tokens())
         if remaining:
             self.message_post(body=_(
