@@ -339,11 +339,16 @@ def test_error_mapping_keeps_the_request_id(fake, provider, tokens, status, code
     assert error.value.request_id == "req-from-body"
 
 
-def test_connect_mode_stale_token_on_read_is_transient(fake, connect_provider, connect_tokens):
+def test_connect_mode_token_refused_on_read_is_renewed_in_place(fake, connect_provider, connect_tokens):
+    handed = []
+    connect_provider.on_tokens = handed.append
+    spent = connect_tokens["refresh_token"]
     fake.expire_access_token()
-    with pytest.raises(ProviderError) as error:
-        connect_provider.list_accounts(connect_tokens)
-    assert error.value.transient
+    assert len(connect_provider.list_accounts(connect_tokens)) == 2
+    assert connect_tokens["refresh_token"] != spent, "the caller's tokens now hold the rotated refresh token"
+    assert handed[-1] == connect_tokens
+    fake.expire_access_token()
+    assert len(connect_provider.list_accounts(connect_tokens)) == 2, "the rotated one renews again"
 
 
 # revoke and reconnect -----------------------------------------------------------------------

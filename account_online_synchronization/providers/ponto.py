@@ -268,8 +268,9 @@ class PontoProvider(Provider):
     def _read(self, tokens, path, params=None, renew=True):
         """GET with the connection's token.
 
-        With ``renew``, a custom integration gets a new token when it is
-        refused; otherwise the refusal raises ``_AccessTokenRejected``.
+        With ``renew``, a refused token is renewed once (a Ponto Connect
+        one in ``tokens`` itself, handed to ``tokens_issued``); otherwise the
+        refusal raises ``_AccessTokenRejected``.
         """
         if not tokens or not (tokens.get("access_token") or tokens.get("refresh_token")):
             raise ReauthRequired("This connection has no Ponto authorization: connect the bank again.")
@@ -277,14 +278,16 @@ class PontoProvider(Provider):
             tokens = self._renew_access(tokens)
         try:
             return self._get(tokens, path, params)
-        except _AccessTokenRejected as error:
+        except _AccessTokenRejected:
             if not renew:
                 raise
-            if self.ponto_connect:
-                raise ProviderError("Ponto's access token expired: the next synchronization renews it.",
-                                    request_id=error.request_id) from None
-            self._client_token = None
-            return self._get(self._renew_access(tokens), path, params)
+            if not self.ponto_connect:
+                self._client_token = None
+                return self._get(self._renew_access(tokens), path, params)
+        # The caller's tokens are renewed in place: its next calls must not send the spent refresh token.
+        tokens.update(self._renew_access(tokens))
+        self.tokens_issued(tokens)
+        return self._get(tokens, path, params)
 
     @staticmethod
     def _data(response):

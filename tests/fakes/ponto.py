@@ -319,6 +319,9 @@ class FakePonto(FakeAggregator, FakeBankControls):
             return self._oauth_error(401, "invalid_client", "Client authentication failed.")
         form = request.form()
         grant = form.get("grant_type")
+        if grant in ("authorization_code", "refresh_token") and form.get("client_id") != self.client_id:
+            # The Postman collection sends client_id with both grants.
+            return self._oauth_error(400, "invalid_request", "client_id is missing or does not match.")
         if grant == "client_credentials":
             return self._issue(with_refresh=False)
         if grant == "authorization_code":
