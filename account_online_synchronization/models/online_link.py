@@ -237,10 +237,15 @@ class OnlineLink(models.Model):
                                 self._scrub(error.message, self._known_secrets(provider)))
         return error
 
+    @api.model
+    def _new_reference(self):
+        """A reference for a failure, to find it in the logs and give to support."""
+        return f"OBS-{fields.Date.today():%Y%m%d}-{secrets.token_hex(3).upper()}"
+
     def _post_revocation_failure(self, error):
         """Tell that the aggregator may still hold the consent, and how to withdraw it."""
         provider_name = self._get_provider().name
-        reference = f"OBS-{fields.Date.today():%Y%m%d}-{secrets.token_hex(3).upper()}"
+        reference = self._new_reference()
         message = self._scrub(error.message, self._known_secrets())
         self.message_post(body=Markup("<p><b>%s</b></p><p>%s</p><p>%s</p>") % (
             _("%(provider)s did not confirm that the consent was withdrawn: %(error)s",
@@ -495,7 +500,7 @@ class OnlineLink(models.Model):
     def _handle_sync_error(self, error):
         """Record a failure on the link; tell the user once per streak of the same error."""
         self.ensure_one()
-        reference = f"OBS-{fields.Date.today():%Y%m%d}-{secrets.token_hex(3).upper()}"
+        reference = self._new_reference()
         if isinstance(error, (ReauthRequired, MFARequired)):
             state = "action_required"
         else:
