@@ -394,3 +394,14 @@ def test_revoke_removes_the_connection(provider, tokens, fake):
     with pytest.raises(ReauthRequired):
         provider.list_accounts(tokens)
     provider.revoke(tokens)  # already gone: nothing to do
+
+
+@pytest.mark.parametrize("error_class, rejected", [
+    ("ApiKeyNotFound", True), ("SignatureNotMatch", True), ("ProviderDisabled", False), ("ClientPending", False),
+])
+def test_only_refused_credentials_count_as_such(fake, provider, error_class, rejected):
+    fake.fail_next(401 if rejected else 406, {"error": {"class": error_class, "message": "Refused."}},
+                   path="/providers")
+    with pytest.raises(InvalidConfiguration) as caught:
+        provider.search_institutions("XF")
+    assert caught.value.credentials_rejected is rejected

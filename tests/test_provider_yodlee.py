@@ -71,6 +71,7 @@ def test_wrong_secret_is_invalid_configuration(fake, config):
         provider.search_institutions(text="dag")
     assert caught.value.request_id, "Yodlee's referenceCode is kept for support"
     assert "not-the-secret" not in caught.value.message and SECRET not in caught.value.message
+    assert caught.value.credentials_rejected, "a security event: Yodlee refused the application's secret"
 
 
 def test_unknown_admin_login_is_invalid_configuration(config):
@@ -81,8 +82,9 @@ def test_unknown_admin_login_is_invalid_configuration(config):
 def test_missing_setting_is_invalid_configuration(config):
     with pytest.raises(InvalidConfiguration, match="Client ID"):
         YodleeProvider(dict(config, client_id="")).search_institutions(text="dag")
-    with pytest.raises(InvalidConfiguration, match="Admin Login Name"):
+    with pytest.raises(InvalidConfiguration, match="Admin Login Name") as caught:
         YodleeProvider(dict(config, admin_login=None)).search_institutions(text="dag")
+    assert not caught.value.credentials_rejected, "a missing setting is no rejected credential"
 
 
 def test_environments_point_at_yodlee_hosts():

@@ -527,7 +527,7 @@ class OnlineLink(models.Model):
             reference_text += " " + _("(provider request %(id)s)", id=request_id)
         body = Markup("<p><b>%s</b></p><p>%s</p><p>%s</p>") % (message, self._error_advice(error), reference_text)
         self.message_post(body=body)
-        if error.code == "invalid_configuration":
+        if error.code == "invalid_configuration" and getattr(error, "credentials_rejected", True):
             self.env["online.sync.event"]._record(self.company_id, "invalid_credentials", link=self, detail=message)
 
     def _error_advice(self, error):

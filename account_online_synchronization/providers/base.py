@@ -30,7 +30,7 @@ class Provider:
         """The configured base URL, or the one of the configured environment."""
         url = self.config.get("base_url") or self.ENVIRONMENTS.get(self.config.get("environment") or "sandbox")
         if not url:
-            raise InvalidConfiguration(f"No base URL is configured for {self.name}.")
+            raise InvalidConfiguration(f"No base URL is configured for {self.name}.", credentials_rejected=False)
         return url.rstrip("/")
 
     def http_client(self, **kwargs):
@@ -44,7 +44,8 @@ class Provider:
         """Return the values of ``keys`` in the configuration; raise when one is missing."""
         missing = [self.CONFIG_FIELDS.get(key, key) for key in keys if not self.config.get(key)]
         if missing:
-            raise InvalidConfiguration(f"{self.name} settings are incomplete: {', '.join(missing)} missing.")
+            raise InvalidConfiguration(f"{self.name} settings are incomplete: {', '.join(missing)} missing.",
+                                       credentials_rejected=False)
         return [self.config[key] for key in keys]
 
     @staticmethod

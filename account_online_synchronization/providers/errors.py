@@ -66,6 +66,12 @@ class InvalidConfiguration(ProviderError):
     link_wide = True
     transient = False
 
+    def __init__(self, message, request_id=None, credentials_rejected=True):
+        super().__init__(message, request_id=request_id)
+        #: True when the aggregator refused the application's credentials (a security event),
+        #: False for a setting that is missing or that the aggregator does not allow.
+        self.credentials_rejected = credentials_rejected
+
 
 class MalformedResponse(ProviderError):
     """The aggregator answered with data we cannot read safely."""

@@ -179,7 +179,7 @@ class PontoProvider(Provider):
         if code in OAUTH_CONFIGURATION_ERRORS:
             raise InvalidConfiguration(
                 "Ponto refused the application's credentials: check the client ID, secret and certificate.",
-                request_id=request_id,
+                request_id=request_id, credentials_rejected=code in ("invalid_client", "unauthorized_client"),
             )
         if code == "invalid_grant":
             raise ReauthRequired("Ponto no longer accepts this connection: connect the bank again.",
@@ -392,7 +392,8 @@ class PontoProvider(Provider):
         if not self.ponto_connect:
             return ConnectionStart()
         if not redirect_url:
-            raise InvalidConfiguration("Ponto needs a return address to send the user back after consent.")
+            raise InvalidConfiguration("Ponto needs a return address to send the user back after consent.",
+                                       credentials_rejected=False)
         client_id, = self.require_config("client_id")
         verifier = secrets.token_urlsafe(48)
         challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()

@@ -453,9 +453,10 @@ class SaltEdgeProvider(Provider):
             try:
                 key = serialization.load_pem_private_key(self.config["private_key"].encode(), password=None)
             except (ValueError, TypeError):
-                raise InvalidConfiguration("The Salt Edge private key is not a readable PEM key.") from None
+                raise InvalidConfiguration("The Salt Edge private key is not a readable PEM key.",
+                                           credentials_rejected=False) from None
             if not isinstance(key, rsa.RSAPrivateKey):
-                raise InvalidConfiguration("The Salt Edge private key must be an RSA key.")
+                raise InvalidConfiguration("The Salt Edge private key must be an RSA key.", credentials_rejected=False)
             self._key = key
         expires_at = str(int(time.time()) + SIGNATURE_VALIDITY)
         message = f"{expires_at}|{method.upper()}|{url}|{body}".encode()
@@ -521,6 +522,10 @@ class SaltEdgeProvider(Provider):
         message = message.format(error_class)
         if error_type is RateLimited:
             error = RateLimited(message, retry_after=retry_after, request_id=request_id)
+        elif error_type is InvalidConfiguration:
+            # What the application's status or plan does not allow is no credential rejection.
+            rejected = ERRORS.get(error_class, (None, _CONFIG_MESSAGE))[1] == _CONFIG_MESSAGE
+            error = InvalidConfiguration(message, request_id=request_id, credentials_rejected=rejected)
         else:
             error = error_type(message, request_id=request_id)
         error.error_class = error_class

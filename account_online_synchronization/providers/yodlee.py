@@ -73,6 +73,8 @@ UNSUPPORTED_STATUSES = {"SITE_NOT_SUPPORTED", "DATASET_NOT_SUPPORTED", "BETA_SIT
 
 #: Error codes of the application's own credentials or set-up.
 CONFIG_CODES = {"Y301", "Y303", "Y016", "Y019", "Y027", "Y901", "Y007"}
+#: Of those, the codes saying that Yodlee refuses the application's credentials.
+CREDENTIAL_CODES = {"Y301", "Y303", "Y019"}
 #: Error codes about the login name a token was asked for.
 USER_CODES = {"Y305", "Y004", "Y015", "Y800", "Y801"}
 #: Error codes of an access token that is invalid or expired: a new token is asked for (Y008 is the
@@ -543,7 +545,7 @@ class YodleeProvider(Provider):
             raise _TokenRejected("Yodlee refused the access token.", request_id=request_id)
         if code in CONFIG_CODES:
             raise InvalidConfiguration(f"Yodlee refused the application credentials or settings ({code}).",
-                                       request_id=request_id)
+                                       request_id=request_id, credentials_rejected=code in CREDENTIAL_CODES)
         if code in ("Y003", "Y005"):
             raise ProviderError("The Yodlee user of this connection is locked: contact Yodlee support.",
                                 request_id=request_id)
@@ -606,7 +608,8 @@ class YodleeProvider(Provider):
             url = f"{self.base_url}/fastlink"
         url = url or FASTLINK_URLS.get(self.config.get("environment") or "sandbox")
         if not url:
-            raise InvalidConfiguration("Yodlee settings are incomplete: FastLink URL missing.")
+            raise InvalidConfiguration("Yodlee settings are incomplete: FastLink URL missing.",
+                                       credentials_rejected=False)
         return url
 
     @staticmethod
