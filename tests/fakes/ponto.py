@@ -13,12 +13,14 @@ Built against (Ponto Connect API as published in August 2026):
   accounts (``authorizedAt``, ``authorizationExpirationExpectedAt``), of
   transactions and pending transactions, of synchronizations (``status``,
   ``errors``) and of reauthorization requests (``links.redirect``);
-* Ibanity's API reference (documentation.ibanity.com/ponto-connect/api):
-  JSON:API documents, cursor paging with ``page[limit]`` (1 to 100, default
-  10), ``page[after]``/``page[before]``, newest first, ``links.next``;
-  errors as ``{"errors": [{"code", "detail", "meta": {"requestId"}}]}``; the
-  ``ibanity-request-id`` answer header; refresh tokens rotate on every use
-  (RFC 6749 section 6: the old one is refused once the new one is issued).
+* the documentation generated from Ponto Connect's OpenAPI v2 (docs.rs
+  ``pontoconnect_rs`` 2.0.3, as summarised in the shared Ponto sheet): JSON:API
+  documents, cursor paging with ``page[limit]`` (1 to 100, default 10),
+  ``page[after]``/``page[before]``, newest first, ``links.next``; errors as
+  ``{"errors": [{"code", "detail", "meta": {"requestId"}}]}``; the
+  ``ibanity-request-id`` answer header;
+* RFC 6749 section 6 and the .NET client's token provider: a refresh token
+  rotates on every use, the old one is refused once the new one is issued.
 
 One organisation with two bank accounts at two banks (EUR at the first, USD
 at the second), each bank with its own authorization: a reauthorization

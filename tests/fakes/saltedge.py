@@ -1,14 +1,17 @@
 """A fake Salt Edge Account Information API v5 on 127.0.0.1.
 
-Built against Salt Edge's Account Information API v5 reference
-(docs.saltedge.com/account_information/v5, as stored in August 2026: customers,
-connect sessions, connections, consents, accounts, transactions, errors) and
-a client generated from Salt Edge's v5 Swagger description
-(github.com/ltowarek/budget-supervisor, ``third_party/saltedge/docs``):
-``POST /connect_sessions/create|reconnect|refresh``, ``DELETE
+Built against Salt Edge's Account Information API v5, from the documentation
+of a client generated from Salt Edge's v5 Swagger description
+(github.com/ltowarek/budget-supervisor, ``third_party/saltedge/docs``, commit
+8147faf): ``POST /connect_sessions/create|reconnect|refresh``, ``DELETE
 /customers/{customer_id}`` ("deletes a customer ... revokes all consents"),
-``DELETE /connections/{id}``, ``GET /transactions`` (``connection_id``
-required, ``account_id``, ``from_id``) and ``GET /transactions/pending``.
+``DELETE /connections/{id}`` ("removes a connection ... and revokes the
+consent; all the associated accounts and transactions ... will be destroyed"),
+``PUT /connections/{id}/refresh`` (only with an active consent; answers
+``next_refresh_possible_at``), ``GET /transactions`` (``connection_id``
+required, ``account_id``, ``from_id``) and ``GET /transactions/pending``;
+error classes and statuses as summarised, with their sources, in the shared
+Salt Edge sheet (v5 reference at docs.saltedge.com/account_information/v5).
 
 It serves the routes the Salt Edge connector uses, under ``/api/v5``, with
 Salt Edge's ``{"data": ..., "meta": {"next_id": ...}}`` envelopes and
@@ -34,7 +37,8 @@ route (``RouteNotFound``, 404) and of a user who cancels in Salt Edge Connect
 the ``X-Request-Id`` answer header; the body of ``DELETE /customers/{id}``
 (``{"data": {"deleted": true, "id": ...}}``); that a consent's ``from_date``
 is moved forward when the bank keeps less history (``limit_history``); that
-a new connection gives its accounts and transactions new ids.
+the accounts and transactions of a new connection (the old ones are destroyed
+with their connection, as documented) get new ids.
 """
 import base64
 import random
