@@ -19,6 +19,8 @@ _logger = logging.getLogger(__name__)
 LOCK_NAMESPACE = 0x0B5C
 #: A link synchronized less than this long ago is skipped by the scheduler.
 MIN_REFRESH_INTERVAL = timedelta(hours=1)
+#: Seconds each call of a revocation may take: Disconnect's two rounds end well within a request's time limit.
+REVOKE_TIMEOUT = 10
 
 
 class OnlineLink(models.Model):
@@ -228,6 +230,8 @@ class OnlineLink(models.Model):
         for attempt in (1, 2):
             # A new connector instance forgets the access tokens it holds in memory.
             provider = self._get_provider()
+            provider.config.update(retries=0, timeout=min(provider.config.get("timeout") or REVOKE_TIMEOUT,
+                                                          REVOKE_TIMEOUT))
             try:
                 provider.revoke(self._refresh_tokens(provider) if attempt == 2 else self._get_tokens())
                 return None
