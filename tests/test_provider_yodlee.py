@@ -422,3 +422,13 @@ def test_revoke_of_a_connection_already_deleted_at_yodlee(fake, provider, tokens
     fake.provider_accounts.clear()
     provider.revoke(tokens)
     assert tokens["login_name"] not in fake.users
+
+
+def test_a_deleted_user_is_registered_again_on_renewal(fake, provider, tokens):
+    fake.remove_user(tokens["login_name"])
+    start = provider.start_connection(fake.institution_id, "renew", tokens, CALLBACK, STATE)
+    assert start.pending["login_name"] != tokens["login_name"] and start.pending["user_registered"]
+    renewed = provider.complete_connection(fake.institution_id, fake.consent(start.redirect_url),
+                                           dict(tokens, **start.pending))
+    assert renewed["login_name"] in fake.users
+    assert len(provider.list_accounts(renewed)) == 2

@@ -260,6 +260,14 @@ class FakeYodlee(FakeAggregator, FakeBankControls):
         """The bank's providerAccount is deleted at Yodlee (by the user, support or an expired consent)."""
         self.provider_accounts.clear()
 
+    def remove_user(self, login):
+        """The Yodlee user is deleted at Yodlee, with its providerAccounts and tokens."""
+        self.users.pop(login, None)
+        for state in [s for s in self.provider_accounts.values() if s["login"] == login]:
+            del self.provider_accounts[state["id"]]
+        for token in [t for t, entry in self.tokens.items() if entry["login"] == login]:
+            del self.tokens[token]
+
     def require_security_code(self):
         """The bank asks for a one-time code, which only FastLink's update flow takes."""
         self.security_code_required = True
@@ -408,11 +416,7 @@ class FakeYodlee(FakeAggregator, FakeBankControls):
         login, error = self._check_token(request, admin=False)
         if error:
             return error
-        self.users.pop(login, None)
-        for state in [s for s in self.provider_accounts.values() if s["login"] == login]:
-            del self.provider_accounts[state["id"]]
-        for token in [t for t, entry in self.tokens.items() if entry["login"] == login]:
-            del self.tokens[token]
+        self.remove_user(login)
         return 204, None
 
     # FastLink ----------------------------------------------------------------------
