@@ -339,11 +339,16 @@ def test_error_mapping_keeps_the_request_id(fake, provider, tokens, status, code
     assert error.value.request_id == "req-from-body"
 
 
-def test_connect_mode_stale_token_on_read_is_transient(fake, connect_provider, connect_tokens):
+def test_connect_mode_token_refused_on_read_is_renewed_in_place(fake, connect_provider, connect_tokens):
+    handed = []
+    connect_provider.on_tokens = handed.append
+    spent = connect_tokens["refresh_token"]
     fake.expire_access_token()
-    with pytest.raises(ProviderError) as error:
-        connect_provider.list_accounts(connect_tokens)
-    assert error.value.transient
+    assert len(connect_provider.list_accounts(connect_tokens)) == 2
+    assert connect_tokens["refresh_token"] != spent, "the caller's tokens now hold the rotated refresh token"
+    assert handed[-1] == connect_tokens
+    fake.expire_access_token()
+    assert len(connect_provider.list_accounts(connect_tokens)) == 2, "the rotated one renews again"
 
 
 # revoke and reconnect -----------------------------------------------------------------------
@@ -366,6 +371,12 @@ def test_renew_keeps_the_accounts(fake, connect_provider, connect_tokens, mode):
     params = fake.consent(start.redirect_url)
     assert params["state"] == "st-renew" and params["link"] == "7"
     tokens = connect_provider.complete_connection(fake.institution_id, params, dict(connect_tokens, **start.pending))
+    # The two accounts are at two banks whose authorizations ended together: each is renewed on its own page.
+    assert connect_provider.renewals_remaining(tokens) == 1
+    start = connect_provider.start_connection(fake.institution_id, mode, tokens, CALLBACK, "st-renew-2")
+    params = fake.consent(start.redirect_url)
+    tokens = connect_provider.complete_connection(fake.institution_id, params, dict(tokens, **start.pending))
+    assert connect_provider.renewals_remaining(tokens) == 0
     assert [account.id for account in connect_provider.list_accounts(tokens)] == account_ids
     assert connect_provider.consent_expiry(tokens) > datetime.utcnow() + timedelta(days=80)
     transactions, _pages = all_transactions(connect_provider, tokens, account_ids[0], TODAY - timedelta(days=120))
@@ -387,4 +398,31 @@ def test_custom_integration_renew(fake, provider, tokens):
     params = fake.consent(start.redirect_url)
     assert params["state"] == "st-4"
     renewed = provider.complete_connection(fake.institution_id, params, dict(tokens, **start.pending))
+    assert provider.renewals_remaining(renewed) == 1, "the second bank's authorization ended too"
+    start = provider.start_connection(fake.institution_id, "renew", renewed, CALLBACK, "st-5")
+    renewed = provider.complete_connection(fake.institution_id, fake.consent(start.redirect_url),
+                                           dict(renewed, **start.pending))
+    assert provider.renewals_remaining(renewed) == 0
     assert [account.id for account in provider.list_accounts(renewed)] == fake.account_ids()
+
+
+@pytest.mark.parametrize("fault", [429, 503, "timeout"])
+def test_rotated_tokens_are_handed_over_before_the_next_call(fake, connect_provider, connect_tokens, fault):
+    handed = []
+    connect_provider.on_tokens = handed.append
+    fake.fail_next(fault, {"errors": [{"code": "serviceUnavailable", "detail": "Try again."}]}, count=3,
+                   path="/accounts$")
+    with pytest.raises(ProviderError):
+        connect_provider.refresh_tokens(dict(connect_tokens, expires_at="2000-01-01T00:00:00"))
+    rotated = handed[-1]
+    assert rotated["refresh_token"] != connect_tokens["refresh_token"]
+    assert rotated["refresh_token"] in fake.refresh_tokens, "the only refresh token Ponto still accepts"
+    assert connect_provider.refresh_tokens(dict(rotated, expires_at="2000-01-01T00:00:00"))["access_token"]
+
+
+def test_documented_page_limit_and_unknown_routes(fake, provider, tokens):
+    with pytest.raises(ProviderError, match="invalidParameter"):
+        provider._read(tokens, "/accounts", {"page[limit]": 101})
+    with pytest.raises(ProviderError) as error:
+        provider._read(tokens, "/no-such-route")
+    assert error.value.request_id == fake.last_request_id, "a JSON:API error from Ponto, with its request id"

@@ -159,10 +159,55 @@ def test_a_connection_of_another_customer_is_refused(fake, provider, tokens):
                                                            "state": "s2"}, dict(start.pending))
 
 
-def test_user_cancelling_at_the_bank_asks_to_reconnect(fake, provider):
+def test_user_cancelling_a_first_connection_is_not_a_withdrawn_consent(fake, provider):
+    fake.cancel_next_consent()
+    start = provider.start_connection(fake.institution_id, "new", None, REDIRECT_URL, "csrf-cancel")
+    params = fake.consent(start.redirect_url)
+    assert params["error_class"] and "connection_id" not in params
+    with pytest.raises(ProviderError, match="not given") as error:
+        provider.complete_connection(fake.institution_id, params, start.pending)
+    assert "withdrawn" not in error.value.message
+
+
+def test_user_cancelling_a_renewal_leaves_the_connection_unchanged(fake, provider, tokens):
+    fake.cancel_next_consent()
+    start = provider.start_connection(fake.institution_id, "renew", tokens, REDIRECT_URL, "csrf-cancel")
+    with pytest.raises(ProviderError, match="not renewed"):
+        provider.complete_connection(fake.institution_id, fake.consent(start.redirect_url),
+                                     dict(tokens, **start.pending))
+    assert provider.list_accounts(tokens)
+
+
+@pytest.mark.parametrize("mode", ["update", "renew"])
+def test_a_removed_connection_is_replaced_by_a_new_one(fake, provider, tokens, mode):
+    old_accounts = {a.number: a.id for a in provider.list_accounts(tokens)}
+    fake.remove_connection()
     with pytest.raises(ReauthRequired):
-        provider.complete_connection(fake.institution_id, {"error_class": "ProviderAccessNotGranted"},
-                                     {"customer_id": "1"})
+        provider.list_accounts(tokens)
+    renewed = connect(fake, provider, mode, tokens, state="csrf-new")
+    assert renewed["connection_id"] != tokens["connection_id"]
+    assert renewed["customer_id"] == tokens["customer_id"], "the customer is kept"
+    assert any(r.path.endswith("/connect_sessions/reconnect") for r in fake.requests)
+    assert any(r.path.endswith("/connect_sessions/create") for r in fake.requests)
+    accounts = provider.list_accounts(renewed)
+    assert {a.number for a in accounts} == set(old_accounts), "the same bank accounts, under new ids"
+    assert posted_ids(provider, renewed, accounts[0].id) == fake.posted_ids(accounts[0].id)
+
+
+def test_history_start_when_the_bank_gives_less_than_asked(fake, provider):
+    fake.limit_history(20)
+    tokens = connect(fake, provider)
+    account_id = fake.account_ids()[0]
+    page = provider.list_transactions(tokens, account_id, date.today() - timedelta(days=60))
+    assert page.history_start == date.today() - timedelta(days=20)
+    assert provider.list_transactions(tokens, account_id, date.today() - timedelta(days=60),
+                                      cursor=page.next_cursor).history_start is None
+
+
+def test_unknown_route_gets_salt_edge_404(fake, provider):
+    with pytest.raises(ProviderError) as error:
+        provider._call("GET", "no_such_route")
+    assert error.value.error_class == "RouteNotFound"
 
 
 @pytest.mark.parametrize("mode", ["update", "renew"])
@@ -345,6 +390,18 @@ def test_unknown_connection_asks_to_reconnect(provider, fake):
 def test_revoke_removes_the_connection(provider, tokens, fake):
     provider.revoke(tokens)
     assert fake.revoked
+    assert fake.removed_customers == [tokens["customer_id"]], "the customer Odoo created is removed too"
     with pytest.raises(ReauthRequired):
         provider.list_accounts(tokens)
     provider.revoke(tokens)  # already gone: nothing to do
+
+
+@pytest.mark.parametrize("error_class, rejected", [
+    ("ApiKeyNotFound", True), ("SignatureNotMatch", True), ("ProviderDisabled", False), ("ClientPending", False),
+])
+def test_only_refused_credentials_count_as_such(fake, provider, error_class, rejected):
+    fake.fail_next(401 if rejected else 406, {"error": {"class": error_class, "message": "Refused."}},
+                   path="/providers")
+    with pytest.raises(InvalidConfiguration) as caught:
+        provider.search_institutions("XF")
+    assert caught.value.credentials_rejected is rejected

@@ -71,6 +71,7 @@ def test_wrong_secret_is_invalid_configuration(fake, config):
         provider.search_institutions(text="dag")
     assert caught.value.request_id, "Yodlee's referenceCode is kept for support"
     assert "not-the-secret" not in caught.value.message and SECRET not in caught.value.message
+    assert caught.value.credentials_rejected, "a security event: Yodlee refused the application's secret"
 
 
 def test_unknown_admin_login_is_invalid_configuration(config):
@@ -81,8 +82,9 @@ def test_unknown_admin_login_is_invalid_configuration(config):
 def test_missing_setting_is_invalid_configuration(config):
     with pytest.raises(InvalidConfiguration, match="Client ID"):
         YodleeProvider(dict(config, client_id="")).search_institutions(text="dag")
-    with pytest.raises(InvalidConfiguration, match="Admin Login Name"):
+    with pytest.raises(InvalidConfiguration, match="Admin Login Name") as caught:
         YodleeProvider(dict(config, admin_login=None)).search_institutions(text="dag")
+    assert not caught.value.credentials_rejected, "a missing setting is no rejected credential"
 
 
 def test_environments_point_at_yodlee_hosts():
@@ -271,11 +273,27 @@ def test_expiring_access_token_is_refreshed_and_the_new_one_kept(fake, config, p
     assert len(requests_to(fake, "/auth/token")) == issued, "the refreshed token is used as stored"
 
 
-def test_token_revoked_at_yodlee_is_replaced_during_a_call(fake, config, tokens):
-    fake.expire_access_token()
+@pytest.mark.parametrize("code", ["Y008", "Y020", "Y023"])
+def test_token_revoked_at_yodlee_is_replaced_during_a_call(fake, config, tokens, code):
+    fake.token_error_code = code
+    fake.invalidate_tokens()
     issued = len(requests_to(fake, "/auth/token"))
-    assert len(YodleeProvider(config).list_accounts(tokens)) == 2
+    provider = YodleeProvider(config)
+    handed = []
+    provider.on_tokens = handed.append
+    assert len(provider.list_accounts(tokens)) == 2
     assert len(requests_to(fake, "/auth/token")) == issued + 1
+    assert handed and handed[-1]["access_token"] in fake.tokens, "the new token is handed over to be kept"
+    assert handed[-1]["access_token"] != tokens["access_token"]
+
+
+def test_a_token_refused_twice_is_not_a_settings_error(fake, config, tokens):
+    fake.fail_next(401, {"errorCode": "Y008", "errorMessage": "Invalid token in authorization header"},
+                   count=2, path="^/accounts$")
+    with pytest.raises(ProviderError) as caught:
+        YodleeProvider(config).list_accounts(tokens)
+    assert not isinstance(caught.value, InvalidConfiguration)
+    assert caught.value.transient
 
 
 # errors ---------------------------------------------------------------------------
@@ -349,9 +367,44 @@ def test_refused_request_carries_yodlee_reference(fake, provider, tokens):
 
 
 def test_deleted_connection_requires_reauthentication(fake, provider, tokens):
-    fake.provider_accounts.clear()
+    fake.remove_provider_account()
     with pytest.raises(ReauthRequired):
         provider.list_accounts(tokens)
+
+
+@pytest.mark.parametrize("mode", ["update", "renew"])
+def test_a_deleted_connection_is_linked_again_for_the_same_user(fake, provider, tokens, mode):
+    numbers = {account.number for account in provider.list_accounts(tokens)}
+    fake.remove_provider_account()
+    start = provider.start_connection(fake.institution_id, mode, tokens, CALLBACK, STATE)
+    extra = parse_qs(parse_qs(urlsplit(start.redirect_url).query)["extraParams"][0])
+    assert extra["flow"] == ["add"] and extra["providerId"] == [fake.institution_id]
+    renewed = provider.complete_connection(fake.institution_id, fake.consent(start.redirect_url),
+                                           dict(tokens, **start.pending))
+    assert renewed["login_name"] == tokens["login_name"]
+    assert renewed["provider_account_id"] != tokens["provider_account_id"]
+    accounts = provider.list_accounts(renewed)
+    assert {account.number for account in accounts} == numbers
+    transactions, _pages = fetch_all(provider, renewed, accounts[0].id)
+    assert {t.id for t in transactions if t.is_posted} == set(fake.posted_ids(accounts[0].id))
+
+
+def test_security_code_is_given_through_update_credentials(fake, provider, tokens):
+    fake.require_security_code()
+    with pytest.raises(MFARequired) as caught:
+        provider.list_accounts(tokens)
+    assert caught.value.update_credentials, "a synchronization cannot take the code: FastLink's update flow does"
+    start = provider.start_connection(fake.institution_id, "update", tokens, CALLBACK, STATE)
+    assert parse_qs(parse_qs(urlsplit(start.redirect_url).query)["extraParams"][0])["flow"] == ["edit"]
+    renewed = provider.complete_connection(fake.institution_id, fake.consent(start.redirect_url),
+                                           dict(tokens, **start.pending))
+    assert len(provider.list_accounts(renewed)) == 2
+
+
+def test_unknown_route_gets_yodlee_404(fake, provider, tokens):
+    with pytest.raises(ProviderError) as caught:
+        provider._call("GET", "/no/such/route", tokens)
+    assert "Y404" in caught.value.message
 
 
 # revoke ---------------------------------------------------------------------------
@@ -369,3 +422,13 @@ def test_revoke_of_a_connection_already_deleted_at_yodlee(fake, provider, tokens
     fake.provider_accounts.clear()
     provider.revoke(tokens)
     assert tokens["login_name"] not in fake.users
+
+
+def test_a_deleted_user_is_registered_again_on_renewal(fake, provider, tokens):
+    fake.remove_user(tokens["login_name"])
+    start = provider.start_connection(fake.institution_id, "renew", tokens, CALLBACK, STATE)
+    assert start.pending["login_name"] != tokens["login_name"] and start.pending["user_registered"]
+    renewed = provider.complete_connection(fake.institution_id, fake.consent(start.redirect_url),
+                                           dict(tokens, **start.pending))
+    assert renewed["login_name"] in fake.users
+    assert len(provider.list_accounts(renewed)) == 2

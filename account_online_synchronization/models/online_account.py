@@ -196,6 +196,7 @@ class OnlineAccount(models.Model):
             )
             if changes is not None:
                 self._collect_bank_changes(page, changes)
+            self._tell_history_start(page.history_start, date_from)
             for transaction in page.transactions:
                 if transaction.is_posted and transaction.booking_date <= today:
                     posted.setdefault(transaction.id, transaction)
@@ -207,6 +208,16 @@ class OnlineAccount(models.Model):
                 raise MalformedResponse(_("The bank returned the same page twice; the synchronization stopped."))
             cursor = page.next_cursor
         return sorted(posted.values(), key=lambda t: (t.booking_date, t.id)), len(waiting - posted.keys())
+
+    def _tell_history_start(self, history_start, date_from):
+        """Say in the chatter from which date the bank really gave history, when it gave less than asked."""
+        if not history_start or history_start <= date_from:
+            return
+        self.link_id.message_post(body=_(
+            "%(bank)s gave less history than asked for %(account)s: transactions start on %(start)s, not on "
+            "%(asked)s. Import the older ones from a bank statement file if you need them.",
+            bank=self.link_id.name, account=self.name, start=history_start, asked=date_from,
+        ))
 
     def _check_transactions(self, transactions):
         """Refuse the whole import when one transaction cannot be recorded exactly.

@@ -19,6 +19,8 @@ _logger = logging.getLogger(__name__)
 LOCK_NAMESPACE = 0x0B5C
 #: A link synchronized less than this long ago is skipped by the scheduler.
 MIN_REFRESH_INTERVAL = timedelta(hours=1)
+#: Seconds each call of a revocation may take: Disconnect's two rounds end well within a request's time limit.
+REVOKE_TIMEOUT = 10
 
 
 class OnlineLink(models.Model):
@@ -106,8 +108,11 @@ class OnlineLink(models.Model):
     def _get_provider(self):
         self.ensure_one()
         if self.provider == "sandbox":
-            return get_provider("sandbox", {"scenario": self.sandbox_scenario})
-        return self._provider_for(self.provider, self.company_id)
+            provider = get_provider("sandbox", {"scenario": self.sandbox_scenario})
+        else:
+            provider = self._provider_for(self.provider, self.company_id)
+        provider.on_tokens = self._store_issued_tokens
+        return provider
 
     @api.model
     def _provider_for(self, provider_code, company):
@@ -124,6 +129,11 @@ class OnlineLink(models.Model):
             "provider_tokens_encrypted": self._encrypt(tokens) if tokens else False,
             "consent_expiry": tokens and self._get_provider().consent_expiry(tokens),
         })
+
+    def _store_issued_tokens(self, tokens):
+        """Keep tokens the aggregator has just issued, committed at once: a failure of the next call cannot lose them."""
+        self._set_tokens(tokens)
+        self._commit()
 
     def _known_secrets(self, provider=None):
         """The connection's tokens and its aggregator's secret settings: what texts must never show."""
@@ -202,18 +212,54 @@ class OnlineLink(models.Model):
         """Revoke the consent; journals keep every statement and line already imported."""
         self._check_manager()
         for link in self.filtered(lambda link: link.state != "disconnected"):
-            try:
-                link._get_provider().revoke(link._get_tokens())
-            except ProviderError as error:
-                _logger.warning("Revoking online link %s failed: %s", link.id,
-                                link._scrub(error.message, link._known_secrets()))
+            error = link._revoke_at_provider()
             link._set_tokens({})
             link.write({"state": "disconnected", "auto_sync": False})
             link.message_post(body=_(
                 "Disconnected from %(bank)s. Imported statements are kept; create a new connection to synchronize again.",
                 bank=link.name,
             ))
+            if error:
+                link._post_revocation_failure(error)
         return True
+
+    def _revoke_at_provider(self):
+        """Withdraw the consent at the aggregator, once more with fresh tokens when refused; return the last error."""
+        self.ensure_one()
+        error = None
+        for attempt in (1, 2):
+            # A new connector instance forgets the access tokens it holds in memory.
+            provider = self._get_provider()
+            provider.config.update(retries=0, timeout=min(provider.config.get("timeout") or REVOKE_TIMEOUT,
+                                                          REVOKE_TIMEOUT))
+            try:
+                provider.revoke(self._refresh_tokens(provider) if attempt == 2 else self._get_tokens())
+                return None
+            except ProviderError as failure:
+                error = failure
+                _logger.warning("Revoking online link %s failed (attempt %s): %s", self.id, attempt,
+                                self._scrub(error.message, self._known_secrets(provider)))
+        return error
+
+    @api.model
+    def _new_reference(self):
+        """A reference for a failure, to find it in the logs and give to support."""
+        return f"OBS-{fields.Date.today():%Y%m%d}-{secrets.token_hex(3).upper()}"
+
+    def _post_revocation_failure(self, error):
+        """Tell that the aggregator may still hold the consent, and how to withdraw it."""
+        provider_name = self._get_provider().name
+        reference = self._new_reference()
+        message = self._scrub(error.message, self._known_secrets())
+        self.message_post(body=Markup("<p><b>%s</b></p><p>%s</p><p>%s</p>") % (
+            _("%(provider)s did not confirm that the consent was withdrawn: %(error)s",
+              provider=provider_name, error=message),
+            _("The consent may still be active at %(provider)s. Withdraw it in your %(provider)s dashboard or at "
+              "%(bank)s, or ask %(provider)s support to remove it, giving the reference below.",
+              provider=provider_name, bank=self.name),
+            _("Reference: %(reference)s", reference=reference)
+            + (" " + _("(provider request %(id)s)", id=error.request_id) if error.request_id else ""),
+        ))
 
     def action_reactivate_synchronization(self):
         """Open the dialog lifting the block of the company's bank synchronization."""
@@ -260,6 +306,18 @@ class OnlineLink(models.Model):
             self.sandbox_scenario = "normal"
         self._clear_error()
         self.message_post(body=self._consent_message(mode))
+        try:
+            # A new consent may give the same bank accounts new ids: their journals follow them now.
+            self._fetch_accounts()
+        except ProviderError as error:
+            _logger.info("Reading the accounts of online link %s after its renewal failed: %s", self.id,
+                         self._scrub(error.message, self._known_secrets()))
+        remaining = self._get_provider().renewals_remaining(self._get_tokens())
+        if remaining:
+            self.message_post(body=_(
+                "%(count)s more bank authorizations of this connection have ended: click Reconnect again for each.",
+                count=remaining,
+            ))
 
     @api.model
     def _create_from_consent(self, consent, tokens):
@@ -325,6 +383,7 @@ class OnlineLink(models.Model):
         provider = self._get_provider()
         bank_accounts = provider.list_accounts(self._refresh_tokens(provider))
         known = {account.provider_account_id: account for account in self.account_ids}
+        reported = {bank_account.id for bank_account in bank_accounts}
         new_vals = []
         for bank_account in bank_accounts:
             vals = {
@@ -332,8 +391,9 @@ class OnlineLink(models.Model):
                 "account_number": bank_account.number,
                 "balance": bank_account.balance,
             }
-            if bank_account.id in known:
-                known[bank_account.id].write(vals)
+            account = known.get(bank_account.id) or self._account_renamed_to(bank_account, known, reported)
+            if account:
+                account.write(vals)
                 continue
             currency = self.env["res.currency"].with_context(active_test=False).search(
                 [("name", "=", bank_account.currency)], limit=1,
@@ -342,6 +402,28 @@ class OnlineLink(models.Model):
                 raise ProviderError(_("The bank reports an unknown currency %(code)s.", code=bank_account.currency))
             new_vals.append(dict(vals, link_id=self.id, provider_account_id=bank_account.id, currency_id=currency.id))
         return self.env["online.account"].create(new_vals)
+
+    @staticmethod
+    def _account_renamed_to(bank_account, known, reported):
+        """The account the bank now reports under a new id, after a new consent at the aggregator.
+
+        It is the only known account the bank no longer reports with the same
+        number and currency; it takes the new id and keeps its journal and lines.
+        """
+        if not bank_account.number:
+            return None
+        gone = [
+            account for provider_id, account in known.items()
+            if provider_id not in reported and account.account_number == bank_account.number
+            and account.currency_id.name == bank_account.currency
+        ]
+        if len(gone) != 1:
+            return None
+        account = gone[0]
+        del known[account.provider_account_id]
+        account.sudo().provider_account_id = bank_account.id
+        known[bank_account.id] = account
+        return account
 
     # synchronization ---------------------------------------------------------
 
@@ -424,7 +506,7 @@ class OnlineLink(models.Model):
     def _handle_sync_error(self, error):
         """Record a failure on the link; tell the user once per streak of the same error."""
         self.ensure_one()
-        reference = f"OBS-{fields.Date.today():%Y%m%d}-{secrets.token_hex(3).upper()}"
+        reference = self._new_reference()
         if isinstance(error, (ReauthRequired, MFARequired)):
             state = "action_required"
         else:
@@ -451,10 +533,13 @@ class OnlineLink(models.Model):
             reference_text += " " + _("(provider request %(id)s)", id=request_id)
         body = Markup("<p><b>%s</b></p><p>%s</p><p>%s</p>") % (message, self._error_advice(error), reference_text)
         self.message_post(body=body)
-        if error.code == "invalid_configuration":
+        if error.code == "invalid_configuration" and getattr(error, "credentials_rejected", True):
             self.env["online.sync.event"]._record(self.company_id, "invalid_credentials", link=self, detail=message)
 
     def _error_advice(self, error):
+        if getattr(error, "update_credentials", False):
+            return _("The bank asks for a security code, which is given on the aggregator's page: open the "
+                     "connection and click Update Credentials.")
         advice = {
             "reauth_required": _("Open the connection and click Reconnect to renew your consent at the bank."),
             "mfa_required": _(

@@ -19,6 +19,8 @@ class Provider:
     #: Configuration keys the connector needs, with their labels, among
     #: ``client_id``, ``client_secret``, ``admin_login``, ``certificate``, ``private_key``.
     CONFIG_FIELDS = {}
+    #: Set by the caller: ``on_tokens(tokens)`` stores a connection's whole new tokens at once.
+    on_tokens = None
 
     def __init__(self, config=None):
         self.config = dict(config or {})
@@ -28,7 +30,7 @@ class Provider:
         """The configured base URL, or the one of the configured environment."""
         url = self.config.get("base_url") or self.ENVIRONMENTS.get(self.config.get("environment") or "sandbox")
         if not url:
-            raise InvalidConfiguration(f"No base URL is configured for {self.name}.")
+            raise InvalidConfiguration(f"No base URL is configured for {self.name}.", credentials_rejected=False)
         return url.rstrip("/")
 
     def http_client(self, **kwargs):
@@ -42,7 +44,8 @@ class Provider:
         """Return the values of ``keys`` in the configuration; raise when one is missing."""
         missing = [self.CONFIG_FIELDS.get(key, key) for key in keys if not self.config.get(key)]
         if missing:
-            raise InvalidConfiguration(f"{self.name} settings are incomplete: {', '.join(missing)} missing.")
+            raise InvalidConfiguration(f"{self.name} settings are incomplete: {', '.join(missing)} missing.",
+                                       credentials_rejected=False)
         return [self.config[key] for key in keys]
 
     @staticmethod
@@ -52,6 +55,20 @@ class Provider:
         if not value:
             raise ReauthRequired(missing_message)
         return value
+
+    def tokens_issued(self, tokens):
+        """Hand the connection's new tokens to the caller the moment the aggregator issues them.
+
+        Called before any further request, so that a failure of the next call
+        cannot lose a rotated refresh token (RFC 6749 section 6): the spent
+        one is never sent again.
+        """
+        if self.on_tokens:
+            self.on_tokens(dict(tokens))
+
+    def renewals_remaining(self, tokens):
+        """How many more consents of the connection must be renewed, one at a time, after this one."""
+        return 0
 
     def search_institutions(self, country=None, text=None):
         """Return the institutions matching a country code and a text."""
@@ -74,7 +91,10 @@ class Provider:
         return None
 
     def refresh_tokens(self, tokens):
-        """Return fresh tokens (unchanged when nothing needs refreshing)."""
+        """Return fresh tokens (unchanged when nothing needs refreshing).
+
+        Tokens issued on the way are passed to ``tokens_issued`` first.
+        """
         return tokens
 
     def list_accounts(self, tokens):

@@ -35,6 +35,11 @@ class MFARequired(ProviderError):
     link_wide = True
     transient = False
 
+    def __init__(self, message, request_id=None, update_credentials=False):
+        super().__init__(message, request_id=request_id)
+        #: True when only the aggregator's page (Update Credentials) takes the code, not a synchronization.
+        self.update_credentials = update_credentials
+
 
 class RateLimited(ProviderError):
     """Too many refreshes; ``retry_after`` is in seconds when known."""
@@ -60,6 +65,12 @@ class InvalidConfiguration(ProviderError):
     code = "invalid_configuration"
     link_wide = True
     transient = False
+
+    def __init__(self, message, request_id=None, credentials_rejected=True):
+        super().__init__(message, request_id=request_id)
+        #: True when the aggregator refused the application's credentials (a security event),
+        #: False for a setting that is missing or that the aggregator does not allow.
+        self.credentials_rejected = credentials_rejected
 
 
 class MalformedResponse(ProviderError):

@@ -179,7 +179,7 @@ class PontoProvider(Provider):
         if code in OAUTH_CONFIGURATION_ERRORS:
             raise InvalidConfiguration(
                 "Ponto refused the application's credentials: check the client ID, secret and certificate.",
-                request_id=request_id,
+                request_id=request_id, credentials_rejected=code in ("invalid_client", "unauthorized_client"),
             )
         if code == "invalid_grant":
             raise ReauthRequired("Ponto no longer accepts this connection: connect the bank again.",
@@ -243,11 +243,13 @@ class PontoProvider(Provider):
         fresh = dict(tokens)
         if self._expiring(fresh):
             fresh.update(self._renew_access(fresh))
+            self.tokens_issued(fresh)
         try:
             accounts = self._accounts(fresh, renew=False)
         except _AccessTokenRejected:
             self._client_token = None
             fresh.update(self._renew_access(fresh))
+            self.tokens_issued(fresh)
             accounts = self._accounts(fresh, renew=False)
         fresh["consent_expires_at"] = self._consent_end(accounts)
         return tokens if fresh == tokens else fresh
@@ -266,8 +268,9 @@ class PontoProvider(Provider):
     def _read(self, tokens, path, params=None, renew=True):
         """GET with the connection's token.
 
-        With ``renew``, a custom integration gets a new token when it is
-        refused; otherwise the refusal raises ``_AccessTokenRejected``.
+        With ``renew``, a refused token is renewed once (a Ponto Connect
+        one in ``tokens`` itself, handed to ``tokens_issued``); otherwise the
+        refusal raises ``_AccessTokenRejected``.
         """
         if not tokens or not (tokens.get("access_token") or tokens.get("refresh_token")):
             raise ReauthRequired("This connection has no Ponto authorization: connect the bank again.")
@@ -275,14 +278,16 @@ class PontoProvider(Provider):
             tokens = self._renew_access(tokens)
         try:
             return self._get(tokens, path, params)
-        except _AccessTokenRejected as error:
+        except _AccessTokenRejected:
             if not renew:
                 raise
-            if self.ponto_connect:
-                raise ProviderError("Ponto's access token expired: the next synchronization renews it.",
-                                    request_id=error.request_id) from None
-            self._client_token = None
-            return self._get(self._renew_access(tokens), path, params)
+            if not self.ponto_connect:
+                self._client_token = None
+                return self._get(self._renew_access(tokens), path, params)
+        # The caller's tokens are renewed in place: its next calls must not send the spent refresh token.
+        tokens.update(self._renew_access(tokens))
+        self.tokens_issued(tokens)
+        return self._get(tokens, path, params)
 
     @staticmethod
     def _data(response):
@@ -321,17 +326,21 @@ class PontoProvider(Provider):
         """Raise ``ReauthRequired`` when Ponto's last refresh failed because the bank authorization ended."""
         attributes = account["attributes"]
         sync = _mapping(_mapping(_mapping(account, "meta"), "latestSynchronization"), "attributes")
-        if sync.get("status") != "error":
-            return
-        codes = [str(error.get("code") or "") for error in sync.get("errors") or [] if isinstance(error, dict)]
-        expected_end = attributes.get("authorizationExpirationExpectedAt")
-        ended = bool(expected_end) and parse_datetime(expected_end, "authorization end") <= _now()
-        if ended or any("authoriz" in code.lower() for code in codes):
+        if sync.get("status") == "error" and PontoProvider._authorization_ended(account):
             raise ReauthRequired(
                 f"The bank authorization of {attributes.get('reference') or 'an account'} in Ponto has ended: "
                 "renew it to synchronize again.",
                 request_id=request_id,
             )
+
+    @staticmethod
+    def _authorization_ended(account):
+        """True when the account's bank authorization has passed its end or Ponto's refresh says it is invalid."""
+        sync = _mapping(_mapping(_mapping(account, "meta"), "latestSynchronization"), "attributes")
+        codes = [str(error.get("code") or "") for error in sync.get("errors") or [] if isinstance(error, dict)]
+        expected_end = account["attributes"].get("authorizationExpirationExpectedAt")
+        ended = bool(expected_end) and parse_datetime(expected_end, "authorization end") <= _now()
+        return ended or sync.get("status") == "error" and any("authoriz" in code.lower() for code in codes)
 
     # institutions and consent ------------------------------------------------
 
@@ -383,7 +392,8 @@ class PontoProvider(Provider):
         if not self.ponto_connect:
             return ConnectionStart()
         if not redirect_url:
-            raise InvalidConfiguration("Ponto needs a return address to send the user back after consent.")
+            raise InvalidConfiguration("Ponto needs a return address to send the user back after consent.",
+                                       credentials_rejected=False)
         client_id, = self.require_config("client_id")
         verifier = secrets.token_urlsafe(48)
         challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
@@ -427,11 +437,20 @@ class PontoProvider(Provider):
             raise ProviderError("The consent at Ponto was not started.")
         else:
             fresh = self._renew_access(tokens)
+        self.tokens_issued(fresh)
         accounts = self._accounts(fresh)
         if not accounts:
             raise ProviderError("No bank account is shared with this application in Ponto.")
         fresh["consent_expires_at"] = self._consent_end(accounts)
+        fresh["authorizations_ended"] = len({
+            _mapping(_mapping(_mapping(account, "relationships"), "financialInstitution"), "data").get("id")
+            or account["id"] for account in accounts if self._authorization_ended(account)
+        })
         return fresh
+
+    def renewals_remaining(self, tokens):
+        """Banks of the connection whose authorization has ended too: each is renewed on its own page."""
+        return int((tokens or {}).get("authorizations_ended") or 0)
 
     def revoke(self, tokens):
         """Revoke the connection's refresh token (Ponto Connect) or access token at Ponto."""

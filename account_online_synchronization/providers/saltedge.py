@@ -81,6 +81,9 @@ ERRORS = {
         InstitutionUnavailable, "The bank or Salt Edge is temporarily unavailable ({}). The next run will retry.")),
     "AccountNotFound": (ProviderError, "Salt Edge no longer knows this bank account."),
 }
+#: Error classes of a connection, or of its customer, that no longer exists at Salt Edge: a reconnect
+#: cannot repair it, a new connection can.
+GONE_CLASSES = frozenset({"ConnectionNotFound", "CustomerNotFound"})
 
 
 def utcnow():
@@ -147,27 +150,54 @@ class SaltEdgeProvider(Provider):
             "return_error_class": True,
             "include_fake_providers": self._sandbox,
         }
+        response, new_connection = None, False
+        customer_id = tokens.get("customer_id")
         if mode in ("update", "renew") and tokens.get("connection_id"):
-            customer_id = tokens.get("customer_id")
-            data.update(connection_id=tokens["connection_id"], override_credentials=mode == "update")
-            response = self._call("POST", "connect_sessions/reconnect", data=data)
-        else:
-            customer_id = tokens.get("customer_id") or self._create_customer()
-            data.update(customer_id=customer_id, provider_code=institution_id, disable_provider_search=True)
-            response = self._call("POST", "connect_sessions/create", data=data)
+            reconnect = dict(data, connection_id=tokens["connection_id"], override_credentials=mode == "update")
+            try:
+                response = self._call("POST", "connect_sessions/reconnect", data=reconnect)
+            except ReauthRequired as error:
+                if getattr(error, "error_class", None) not in GONE_CLASSES:
+                    raise
+                # Removed at Salt Edge (by the user, the bank or Salt Edge): connect the bank anew.
+                if error.error_class == "CustomerNotFound":
+                    customer_id = None
+        if response is None:
+            new_connection = True
+            customer_id = customer_id or self._create_customer()
+            create = dict(data, customer_id=customer_id, provider_code=institution_id, disable_provider_search=True)
+            try:
+                response = self._call("POST", "connect_sessions/create", data=create)
+            except ReauthRequired as error:
+                if getattr(error, "error_class", None) != "CustomerNotFound":
+                    raise
+                customer_id = self._create_customer()
+                create["customer_id"] = customer_id
+                response = self._call("POST", "connect_sessions/create", data=create)
         connect_url = require(response.payload, "data", "connect_url", request_id=response.request_id)
-        return ConnectionStart(redirect_url=str(connect_url), pending={"customer_id": customer_id})
+        # ``new_connection``: the callback brings a connection of its own, not the one renewed.
+        return ConnectionStart(redirect_url=str(connect_url),
+                               pending={"customer_id": customer_id, "new_connection": new_connection})
 
     def complete_connection(self, institution_id, params, tokens=None):
         """Check the connection Salt Edge sent the user back with and return its tokens."""
         tokens = tokens or {}
+        new_connection = tokens.get("new_connection") or not tokens.get("connection_id")
         if params.get("error_class"):
-            raise self._error(params["error_class"], None)
+            error = self._error(params["error_class"], None)
+            if isinstance(error, ReauthRequired):
+                # The user stopped at Salt Edge or the bank refused: nothing was given, nothing withdrawn.
+                raise ProviderError(
+                    "The consent was not given at Salt Edge: no bank was connected. Start again when you are ready."
+                    if new_connection else
+                    "The consent was not renewed at Salt Edge: the connection is unchanged. Try again when ready."
+                )
+            raise error
         customer_id = tokens.get("customer_id")
-        connection_id = params.get("connection_id") or tokens.get("connection_id")
+        connection_id = params.get("connection_id") or (None if new_connection else tokens.get("connection_id"))
         if not customer_id or not connection_id:
             raise ProviderError("Salt Edge did not report a bank connection: the consent was not completed.")
-        if tokens.get("connection_id") and connection_id != tokens["connection_id"]:
+        if not new_connection and connection_id != tokens["connection_id"]:
             raise ProviderError("Salt Edge reported another bank connection than the one being renewed.")
         connection, request_id = self._connection(connection_id)
         if str(connection.get("customer_id")) != str(customer_id):
@@ -182,6 +212,7 @@ class SaltEdgeProvider(Provider):
             "provider_code": str(connection.get("provider_code") or institution_id),
             "consent_id": str(consent.get("id") or ""),
             "consent_expires_at": expires_at and expires_at.isoformat(),
+            "consent_from_date": str(consent.get("from_date") or ""),
         }
 
     def consent_expiry(self, tokens):
@@ -219,14 +250,16 @@ class SaltEdgeProvider(Provider):
         return dict(tokens, refreshed_at=now.isoformat(), next_refresh_possible_at=next_possible)
 
     def revoke(self, tokens):
-        """Remove the connection at Salt Edge, which withdraws the consent and deletes its data."""
-        connection_id = (tokens or {}).get("connection_id")
-        if not connection_id:
-            return
-        try:
-            self._call("DELETE", f"connections/{connection_id}")
-        except ReauthRequired:
-            pass  # already removed or disabled at Salt Edge
+        """Remove the connection, which withdraws the consent and deletes its data, then the customer Odoo created."""
+        tokens = tokens or {}
+        for path in filter(None, (
+            tokens.get("connection_id") and f"connections/{tokens['connection_id']}",
+            tokens.get("customer_id") and f"customers/{tokens['customer_id']}",
+        )):
+            try:
+                self._call("DELETE", path)
+            except ReauthRequired:
+                pass  # already removed or disabled at Salt Edge
 
     # data -------------------------------------------------------------------
 
@@ -282,7 +315,17 @@ class SaltEdgeProvider(Provider):
             next_cursor = f"{phase}:{next_id}"
         else:
             next_cursor = PHASE_PENDING if phase == PHASE_POSTED else None
-        return TransactionPage(transactions, next_cursor)
+        history_start = self._history_start(tokens) if cursor is None else None
+        return TransactionPage(transactions, next_cursor, history_start=history_start)
+
+    @staticmethod
+    def _history_start(tokens):
+        """The first day of the consent's history (its ``from_date``), or None."""
+        value = tokens.get("consent_from_date")
+        try:
+            return date.fromisoformat(value) if value else None
+        except ValueError:
+            return None
 
     # internals: mapping -----------------------------------------------------
 
@@ -410,9 +453,10 @@ class SaltEdgeProvider(Provider):
             try:
                 key = serialization.load_pem_private_key(self.config["private_key"].encode(), password=None)
             except (ValueError, TypeError):
-                raise InvalidConfiguration("The Salt Edge private key is not a readable PEM key.") from None
+                raise InvalidConfiguration("The Salt Edge private key is not a readable PEM key.",
+                                           credentials_rejected=False) from None
             if not isinstance(key, rsa.RSAPrivateKey):
-                raise InvalidConfiguration("The Salt Edge private key must be an RSA key.")
+                raise InvalidConfiguration("The Salt Edge private key must be an RSA key.", credentials_rejected=False)
             self._key = key
         expires_at = str(int(time.time()) + SIGNATURE_VALIDITY)
         message = f"{expires_at}|{method.upper()}|{url}|{body}".encode()
@@ -477,8 +521,15 @@ class SaltEdgeProvider(Provider):
             message = "Salt Edge refused the request ({})."
         message = message.format(error_class)
         if error_type is RateLimited:
-            return RateLimited(message, retry_after=retry_after, request_id=request_id)
-        return error_type(message, request_id=request_id)
+            error = RateLimited(message, retry_after=retry_after, request_id=request_id)
+        elif error_type is InvalidConfiguration:
+            # What the application's status or plan does not allow is no credential rejection.
+            rejected = ERRORS.get(error_class, (None, _CONFIG_MESSAGE))[1] == _CONFIG_MESSAGE
+            error = InvalidConfiguration(message, request_id=request_id, credentials_rejected=rejected)
+        else:
+            error = error_type(message, request_id=request_id)
+        error.error_class = error_class
+        return error
 
     @staticmethod
     def _seconds_until(moment):

@@ -90,3 +90,5 @@ class TransactionPage:
     modified_ids: tuple = ()
     #: Ids of transactions listed before that the bank withdrew.
     removed_ids: tuple = ()
+    #: The first day the bank gives history for, when it is later than the date asked for.
+    history_start: date | None = None

@@ -73,9 +73,13 @@ UNSUPPORTED_STATUSES = {"SITE_NOT_SUPPORTED", "DATASET_NOT_SUPPORTED", "BETA_SIT
 
 #: Error codes of the application's own credentials or set-up.
 CONFIG_CODES = {"Y301", "Y303", "Y016", "Y019", "Y027", "Y901", "Y007"}
+#: Of those, the codes saying that Yodlee refuses the application's credentials.
+CREDENTIAL_CODES = {"Y301", "Y303", "Y019"}
 #: Error codes about the login name a token was asked for.
 USER_CODES = {"Y305", "Y004", "Y015", "Y800", "Y801"}
-TOKEN_CODES = {"Y020", "Y023"}
+#: Error codes of an access token that is invalid or expired: a new token is asked for (Y008 is the
+#: documented one; Y020 and Y023 are answered by some environments).
+TOKEN_CODES = {"Y008", "Y020", "Y023"}
 
 
 class _TokenRejected(ProviderError):
@@ -84,6 +88,14 @@ class _TokenRejected(ProviderError):
 
 class _UserRejected(ProviderError):
     """Yodlee refuses a token for this login name."""
+
+
+class _ProviderAccountGone(ReauthRequired):
+    """The connection's providerAccount no longer exists at Yodlee: only a new one can be linked."""
+
+
+class _UserGone(ReauthRequired):
+    """The connection's Yodlee user no longer exists: a new user must be registered."""
 
 
 def _utcnow():
@@ -160,20 +172,33 @@ class YodleeProvider(Provider):
         fastlink_url = self._fastlink_url()
         tokens = dict(tokens or {})
         extra = {"configName": self.config.get("fastlink_config_name") or "Aggregation"}
-        if mode == "new":
-            login_name, registered = self._new_user()
-            pending = {"login_name": login_name, "user_registered": registered}
-            extra.update(flow="add", providerId=institution_id)
-        else:
-            login_name = self._login_name(tokens)
-            pending = {}
-            extra.update(flow=FASTLINK_FLOWS[mode],
-                         providerAccountId=self._provider_account_id(tokens))
+        login_name, pending = self._fastlink_target(institution_id, mode, tokens, extra)
         extra["callback"] = self._with_query(redirect_url, {"state": state} if state else {})
         # A FastLink session gets a token of its own: the stored one may have been revoked since.
         token = self._access_token(login_name)
         query = urlencode({"accessToken": f"Bearer {token}", "extraParams": urlencode(extra)})
         return ConnectionStart(redirect_url=f"{fastlink_url}?{query}", pending=pending)
+
+    def _fastlink_target(self, institution_id, mode, tokens, extra):
+        """The user FastLink runs for and what to keep until the callback; fills FastLink's flow in ``extra``.
+
+        An update or renewal whose providerAccount (or user) was deleted at
+        Yodlee links the bank again: the Odoo connection stays the same.
+        """
+        if mode != "new" and tokens.get("login_name"):
+            login_name = tokens["login_name"]
+            try:
+                self._provider_account(tokens)
+                extra.update(flow=FASTLINK_FLOWS[mode], providerAccountId=self._provider_account_id(tokens))
+                return login_name, {}
+            except _ProviderAccountGone:
+                extra.update(flow="add", providerId=institution_id)
+                return login_name, {}
+            except _UserGone:
+                pass
+        login_name, registered = self._new_user()
+        extra.update(flow="add", providerId=institution_id)
+        return login_name, {"login_name": login_name, "user_registered": registered}
 
     def complete_connection(self, institution_id, params, tokens=None):
         """Check the providerAccount FastLink created or updated; return the connection's tokens."""
@@ -358,8 +383,8 @@ class YodleeProvider(Provider):
         response = self._call("GET", f"/providerAccounts/{self._provider_account_id(tokens)}", tokens)
         rows = self._rows(response, "providerAccount")
         if not rows:
-            raise ReauthRequired("The bank connection no longer exists at Yodlee: reconnect the bank.",
-                                 request_id=response.request_id)
+            raise _ProviderAccountGone("The bank connection no longer exists at Yodlee: reconnect the bank.",
+                                       request_id=response.request_id)
         return rows[0]
 
     def _latest_provider_account(self, tokens, institution_id):
@@ -381,7 +406,9 @@ class YodleeProvider(Provider):
             raise ReauthRequired("The bank asks you to log in or renew your consent through Yodlee again.",
                                  request_id=request_id)
         if statuses & MFA_STATUSES or provider_account.get("status") == "USER_INPUT_REQUIRED":
-            raise MFARequired("The bank asks for a security code through Yodlee.", request_id=request_id)
+            # Only FastLink's update flow takes the code: a synchronization cannot.
+            raise MFARequired("The bank asks for a security code through Yodlee.", request_id=request_id,
+                              update_credentials=True)
         if statuses & DOWN_STATUSES:
             raise InstitutionUnavailable("The bank cannot be reached by Yodlee at the moment.", request_id=request_id)
         if statuses & UNSUPPORTED_STATUSES:
@@ -423,7 +450,7 @@ class YodleeProvider(Provider):
     def _provider_account_id(tokens):
         provider_account_id = str((tokens or {}).get("provider_account_id") or "")
         if not provider_account_id.isdigit():
-            raise ReauthRequired("This connection has no bank linked at Yodlee: reconnect the bank.")
+            raise _ProviderAccountGone("This connection has no bank linked at Yodlee: reconnect the bank.")
         return provider_account_id
 
     def _access_token(self, login_name, tokens=None):
@@ -443,6 +470,9 @@ class YodleeProvider(Provider):
                 self._tokens[login_name] = (stored, expires_at)
                 return self._tokens[login_name]
         self._tokens[login_name] = self._new_token(login_name)
+        if tokens and login_name == tokens.get("login_name"):
+            token, expires_at = self._tokens[login_name]
+            self.tokens_issued(dict(tokens, access_token=token, access_token_expires_at=expires_at.isoformat()))
         return self._tokens[login_name]
 
     def _new_token(self, login_name):
@@ -458,8 +488,8 @@ class YodleeProvider(Provider):
             if admin:
                 raise InvalidConfiguration("Yodlee does not accept the admin login name of the settings.",
                                            request_id=error.request_id) from None
-            raise ReauthRequired("The Yodlee user of this connection no longer exists: reconnect the bank.",
-                                 request_id=error.request_id) from None
+            raise _UserGone("The Yodlee user of this connection no longer exists: reconnect the bank.",
+                            request_id=error.request_id) from None
         token = require(response.payload, "token", "accessToken", request_id=response.request_id)
         lifetime = (response.payload["token"].get("expiresIn")) or 1800
         if not isinstance(token, str) or not isinstance(lifetime, (int, Decimal)):
@@ -515,13 +545,13 @@ class YodleeProvider(Provider):
             raise _TokenRejected("Yodlee refused the access token.", request_id=request_id)
         if code in CONFIG_CODES:
             raise InvalidConfiguration(f"Yodlee refused the application credentials or settings ({code}).",
-                                       request_id=request_id)
+                                       request_id=request_id, credentials_rejected=code in CREDENTIAL_CODES)
         if code in ("Y003", "Y005"):
             raise ProviderError("The Yodlee user of this connection is locked: contact Yodlee support.",
                                 request_id=request_id)
         if code == "Y807" or (code == "Y800" and "providerAccountId" in message):
-            raise ReauthRequired("The bank connection no longer exists at Yodlee: reconnect the bank.",
-                                 request_id=request_id)
+            raise _ProviderAccountGone("The bank connection no longer exists at Yodlee: reconnect the bank.",
+                                       request_id=request_id)
         if code == "Y868":
             raise InstitutionUnavailable("Yodlee is moving this bank to Open Banking: try again later.",
                                          request_id=request_id)
@@ -529,16 +559,19 @@ class YodleeProvider(Provider):
             raise InstitutionUnavailable(f"Yodlee is temporarily unavailable (HTTP {response.status}).",
                                          request_id=request_id)
         if response.status == 401:
-            raise InvalidConfiguration("Yodlee refused the application credentials.", request_id=request_id)
+            # Only the token endpoint judges the application's credentials; a data call refuses its token.
+            raise _TokenRejected(f"Yodlee refused the access token ({code or 'HTTP 401'}).", request_id=request_id)
         raise ProviderError(f"Yodlee refused the request ({code or f'HTTP {response.status}'}).",
                             request_id=request_id)
 
     def _handle_auth_error(self, response):
-        """Errors of ``POST /auth/token``: a refused login name is told apart."""
+        """Errors of ``POST /auth/token``: a refused login name is told apart; a 401 is the credentials'."""
         payload = response.payload if isinstance(response.payload, dict) else {}
+        request_id = payload.get("referenceCode") or response.request_id
         if str(payload.get("errorCode") or "") in USER_CODES:
-            raise _UserRejected("Yodlee refused the login name.",
-                                request_id=payload.get("referenceCode") or response.request_id)
+            raise _UserRejected("Yodlee refused the login name.", request_id=request_id)
+        if response.status == 401 and str(payload.get("errorCode") or "") not in TOKEN_CODES:
+            raise InvalidConfiguration("Yodlee refused the application credentials.", request_id=request_id)
         self._handle_error(response)
 
     def _providers(self, params):
@@ -575,7 +608,8 @@ class YodleeProvider(Provider):
             url = f"{self.base_url}/fastlink"
         url = url or FASTLINK_URLS.get(self.config.get("environment") or "sandbox")
         if not url:
-            raise InvalidConfiguration("Yodlee settings are incomplete: FastLink URL missing.")
+            raise InvalidConfiguration("Yodlee settings are incomplete: FastLink URL missing.",
+                                       credentials_rejected=False)
         return url
 
     @staticmethod

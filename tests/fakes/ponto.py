@@ -1,11 +1,41 @@
 """A fake Ponto (Ibanity) API: OAuth2 token endpoint, consent pages and the JSON:API account data.
 
-One organisation with one bank authorization and two accounts (EUR and USD).
-Transactions are listed newest first with cursor paging on the transaction
-id (``page[limit]``/``page[after]``, or the older ``limit``/``after``), ten at
-most per page. Pending transactions have their own list and are booked under
-a new id. Every answer carries an ``ibanity-request-id`` header; errors use
-the JSON:API ``errors`` format, the OAuth2 endpoints RFC 6749 bodies.
+Built against (Ponto Connect API as published in August 2026):
+
+* Ibanity's Postman collection ``Ibanity Ponto-Connect.postman_collection.json``
+  (github.com/ibanity/ibanity-postman-collections, commit ab9bec3, 2026-08-11):
+  the routes, the OAuth2 grants and their form fields (authorization code with
+  PKCE, refresh token, client credentials), ``POST /oauth2/revoke`` with the
+  refresh token, ``POST /accounts/{id}/reauthorization-requests`` with
+  ``data.type = reauthorizationRequest`` and ``attributes.redirectUri``;
+* Ibanity's .NET client (github.com/ibanity/ibanity-dotnet,
+  ``src/Client/Products/PontoConnect/Models/*.cs``): the attributes of
+  accounts (``authorizedAt``, ``authorizationExpirationExpectedAt``), of
+  transactions and pending transactions, of synchronizations (``status``,
+  ``errors``) and of reauthorization requests (``links.redirect``);
+* the documentation generated from Ponto Connect's OpenAPI v2 (docs.rs
+  ``pontoconnect_rs`` 2.0.3, as summarised in the shared Ponto sheet): JSON:API
+  documents, cursor paging with ``page[limit]`` (1 to 100, default 10),
+  ``page[after]``/``page[before]``, newest first, ``links.next``; errors as
+  ``{"errors": [{"code", "detail", "meta": {"requestId"}}]}``; the
+  ``ibanity-request-id`` answer header;
+* RFC 6749 section 6 and the .NET client's token provider: a refresh token
+  rotates on every use, the old one is refused once the new one is issued.
+
+One organisation with two bank accounts at two banks (EUR at the first, USD
+at the second), each bank with its own authorization: a reauthorization
+request renews the authorization of its account's bank only; Ponto's
+authorization page (a new consent) renews them all. Transactions are listed
+newest first, ten at most per page whatever ``page[limit]`` asks (to exercise
+paging); the older ``limit``/``after`` names are accepted too, as the Postman
+collection still sends ``limit``. Pending transactions have their own list
+and are booked under a new id.
+
+Guessed, not confirmed by a primary source: the error code and detail of an
+unknown route (``routeNotFound``, 404) and of a bank authorization that ended
+(synchronization error ``authorizationInvalid``); the 429 answer with a
+``Retry-After`` header; access tokens living 1,799 seconds; the hosted
+reauthorization page (``/reauthorize/<id>``) redirecting straight back.
 """
 import base64
 import hashlib
@@ -47,6 +77,10 @@ ACCOUNTS = (
     ("2ad3df83-be01-47cf-a6be-cf0de5cb4c99", "BE68539007547034", "Compte courant", "Business Account", "EUR"),
     ("7f0e4c1a-3b2d-4e5f-8a9b-0c1d2e3f4a5b", "BE62510007547061", "USD account", "Foreign Currency Account", "USD"),
 )
+#: The bank of each account: each bank authorization is given, and ends, on its own.
+ACCOUNT_BANKS = {ACCOUNTS[0][0]: INSTITUTION_ID, ACCOUNTS[1][0]: INSTITUTIONS[1][0]}
+#: Largest ``page[limit]`` Ponto accepts.
+MAX_PAGE_LIMIT = 100
 COUNTERPARTIES = (
     ("Acme Trading SA", "BE71096123456769", "Virement SEPA recu", 1),
     ("Bureau Supplies NV", "NL91ABNA0417164300", "Virement SEPA emis", -1),
@@ -87,7 +121,7 @@ class FakePonto(FakeAggregator, FakeBankControls):
         self.access_tokens = {}  # token -> expiry (epoch seconds)
         self.refresh_tokens = set()
         self.codes = {}  # code -> (code_challenge, redirect_uri)
-        self.reauthorizations = {}  # request id -> redirect uri
+        self.reauthorizations = {}  # request id -> (redirect uri, bank id)
         self.revocations = []
         self.down = False
         self._rate_limit = None  # (retry_after, answers left)
@@ -97,9 +131,10 @@ class FakePonto(FakeAggregator, FakeBankControls):
         self.as_is = {}
         self._repeated = set()
         today = date.today()
-        self.authorized_at = datetime.combine(today - timedelta(days=10), datetime.min.time()).replace(hour=10)
-        self.authorization_end = self.authorized_at + timedelta(days=90)
-        self.sync_errors = []
+        authorized_at = datetime.combine(today - timedelta(days=10), datetime.min.time()).replace(hour=10)
+        #: Bank id -> {"at": authorized at, "end": expected end, "errors": errors of Ponto's last refresh}.
+        self.authorizations = {bank: {"at": authorized_at, "end": authorized_at + timedelta(days=90), "errors": []}
+                               for bank in set(ACCOUNT_BANKS.values())}
         self.posted = {account_id: [] for account_id, *_rest in ACCOUNTS}
         self.pending = {account_id: [] for account_id, *_rest in ACCOUNTS}
         self._seed(today)
@@ -148,6 +183,11 @@ class FakePonto(FakeAggregator, FakeBankControls):
             "relationships": {"account": {"data": {"type": "account", "id": account_id}}},
         }
 
+    @property
+    def authorization_end(self):
+        """When the first bank authorization of the organisation ends."""
+        return min(authorization["end"] for authorization in self.authorizations.values())
+
     @staticmethod
     def _sorted(transactions):
         """Newest first, by execution date."""
@@ -158,7 +198,8 @@ class FakePonto(FakeAggregator, FakeBankControls):
         _id, reference, name, product, currency = next(a for a in ACCOUNTS if a[0] == account_id)
         balance = sum((t["attributes"]["amount"] for t in self.posted[account_id]), Decimal("10000"))
         now = _iso(datetime.now(timezone.utc))
-        sync_status = "error" if self.sync_errors else "success"
+        authorization = self.authorizations[ACCOUNT_BANKS[account_id]]
+        sync_status = "error" if authorization["errors"] else "success"
         return {
             "type": "account",
             "id": account_id,
@@ -168,8 +209,8 @@ class FakePonto(FakeAggregator, FakeBankControls):
                 "currentBalance": _number(balance), "currentBalanceReferenceDate": _stamp(date.today()),
                 "currentBalanceChangedAt": now, "availableBalance": _number(balance),
                 "availableBalanceReferenceDate": _stamp(date.today()), "availableBalanceChangedAt": now,
-                "authorizedAt": _iso(self.authorized_at),
-                "authorizationExpirationExpectedAt": _iso(self.authorization_end),
+                "authorizedAt": _iso(authorization["at"]),
+                "authorizationExpirationExpectedAt": _iso(authorization["end"]),
             },
             "meta": {
                 "synchronizedAt": now, "availability": "available",
@@ -177,11 +218,11 @@ class FakePonto(FakeAggregator, FakeBankControls):
                     "type": "synchronization", "id": str(uuid.uuid5(NAMESPACE, f"sync:{account_id}")),
                     "attributes": {"resourceType": "account", "resourceId": account_id,
                                    "subtype": "accountTransactions", "status": sync_status,
-                                   "errors": list(self.sync_errors), "createdAt": now, "updatedAt": now},
+                                   "errors": list(authorization["errors"]), "createdAt": now, "updatedAt": now},
                 },
             },
             "relationships": {"financialInstitution": {"data": {"type": "financialInstitution",
-                                                                 "id": INSTITUTION_ID}}},
+                                                                 "id": ACCOUNT_BANKS[account_id]}}},
             "links": {"transactions": f"{self.url}/accounts/{account_id}/transactions"},
         }
 
@@ -205,9 +246,12 @@ class FakePonto(FakeAggregator, FakeBankControls):
     def _page(self, request, path, items, serialize):
         """A JSON:API page of ``items`` (already in order) with cursor paging on ids."""
         try:
-            limit = min(int(request.arg("page[limit]") or request.arg("limit") or PAGE_SIZE), PAGE_SIZE)
+            asked = int(request.arg("page[limit]") or request.arg("limit") or PAGE_SIZE)
         except ValueError:
             return self._error(400, "invalidParameter", "page[limit] must be a number.")
+        if not 1 <= asked <= MAX_PAGE_LIMIT:
+            return self._error(400, "invalidParameter", f"page[limit] must be between 1 and {MAX_PAGE_LIMIT}.")
+        limit = min(asked, PAGE_SIZE)
         after = request.arg("page[after]") or request.arg("after")
         start = 0
         if after:
@@ -277,6 +321,9 @@ class FakePonto(FakeAggregator, FakeBankControls):
             return self._oauth_error(401, "invalid_client", "Client authentication failed.")
         form = request.form()
         grant = form.get("grant_type")
+        if grant in ("authorization_code", "refresh_token") and form.get("client_id") != self.client_id:
+            # The Postman collection sends client_id with both grants.
+            return self._oauth_error(400, "invalid_request", "client_id is missing or does not match.")
         if grant == "client_credentials":
             return self._issue(with_refresh=False)
         if grant == "authorization_code":
@@ -322,10 +369,10 @@ class FakePonto(FakeAggregator, FakeBankControls):
     @route("GET", "/reauthorize/(?P<request_id>[^/]+)")
     def reauthorization_page(self, request, request_id):
         """The user authenticates at the bank again; Ponto returns to the given redirect URI."""
-        redirect_uri = self.reauthorizations.pop(request_id, None)
+        redirect_uri, bank = self.reauthorizations.pop(request_id, (None, None))
         if not redirect_uri:
             return 404, "Unknown reauthorization request."
-        self._renew_authorization()
+        self._renew_authorization(bank)
         return 302, "", {"Location": redirect_uri}
 
     @staticmethod
@@ -334,10 +381,15 @@ class FakePonto(FakeAggregator, FakeBankControls):
         query = parse_qsl(parts.query) + [(key, value) for key, value in params.items() if value is not None]
         return 302, "", {"Location": urlunsplit(parts._replace(query=urlencode(query)))}
 
-    def _renew_authorization(self):
-        self.authorized_at = datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
-        self.authorization_end = self.authorized_at + timedelta(days=90)
-        self.sync_errors = []
+    def _renew_authorization(self, bank=None):
+        """The user authenticates at one bank (``bank``) or at every bank of the organisation."""
+        now = datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
+        for bank_id, authorization in self.authorizations.items():
+            if bank in (None, bank_id):
+                authorization.update(at=now, end=now + timedelta(days=90), errors=[])
+
+    def not_found(self, request):
+        return self._error(404, "routeNotFound", "The requested route was not found.")
 
     # JSON:API -------------------------------------------------------------------
 
@@ -406,7 +458,7 @@ class FakePonto(FakeAggregator, FakeBankControls):
         if not attributes.get("redirectUri"):
             return self._error(400, "validationError", "redirectUri is required.")
         request_id = str(uuid.uuid4())
-        self.reauthorizations[request_id] = attributes["redirectUri"]
+        self.reauthorizations[request_id] = (attributes["redirectUri"], ACCOUNT_BANKS[account_id])
         return self._answer(201, {"data": {
             "type": "reauthorizationRequest", "id": request_id,
             "links": {"redirect": f"{self.url}/reauthorize/{request_id}"},
@@ -466,9 +518,10 @@ class FakePonto(FakeAggregator, FakeBankControls):
 
     def expire_consent(self):
         """The bank authorization ended: Ponto's refreshes fail and the expected end has passed."""
-        self.authorization_end = datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0) - timedelta(days=1)
-        self.sync_errors = [{"code": "authorizationInvalid",
-                             "detail": "The authorization for this account is no longer valid."}]
+        ended = datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0) - timedelta(days=1)
+        for authorization in self.authorizations.values():
+            authorization.update(end=ended, errors=[{
+                "code": "authorizationInvalid", "detail": "The authorization for this account is no longer valid."}])
 
     def expire_access_token(self):
         for token in self.access_tokens:

@@ -1,5 +1,18 @@
 """A fake Salt Edge Account Information API v5 on 127.0.0.1.
 
+Built against Salt Edge's Account Information API v5, from the documentation
+of a client generated from Salt Edge's v5 Swagger description
+(github.com/ltowarek/budget-supervisor, ``third_party/saltedge/docs``, commit
+8147faf): ``POST /connect_sessions/create|reconnect|refresh``, ``DELETE
+/customers/{customer_id}`` ("deletes a customer ... revokes all consents"),
+``DELETE /connections/{id}`` ("removes a connection ... and revokes the
+consent; all the associated accounts and transactions ... will be destroyed"),
+``PUT /connections/{id}/refresh`` (only with an active consent; answers
+``next_refresh_possible_at``), ``GET /transactions`` (``connection_id``
+required, ``account_id``, ``from_id``) and ``GET /transactions/pending``;
+error classes and statuses as summarised, with their sources, in the shared
+Salt Edge sheet (v5 reference at docs.saltedge.com/account_information/v5).
+
 It serves the routes the Salt Edge connector uses, under ``/api/v5``, with
 Salt Edge's ``{"data": ..., "meta": {"next_id": ...}}`` envelopes and
 ``from_id`` pagination, its ``{"error": {"class": ...}}`` errors, the
@@ -13,6 +26,19 @@ transaction lists keep answering when the bank is down or the consent has
 ended; those show on the connection (``status``, ``last_attempt``) and on
 refresh requests. HTTP statuses of the error classes follow Salt Edge's
 documented groups (400/401/404/406/409/429); the connector maps by class.
+
+A connection removed at Salt Edge (``remove_connection``, ``DELETE``) is gone:
+reconnecting it answers ``ConnectionNotFound`` and only a new connection
+works, whose accounts and transactions get new ids.
+
+Guessed, not confirmed by a primary source: the error class of an unknown
+route (``RouteNotFound``, 404) and of a user who cancels in Salt Edge Connect
+(``ProviderAccessNotGranted`` appended to ``return_to`` as ``error_class``);
+the ``X-Request-Id`` answer header; the body of ``DELETE /customers/{id}``
+(``{"data": {"deleted": true, "id": ...}}``); that a consent's ``from_date``
+is moved forward when the bank keeps less history (``limit_history``); that
+the accounts and transactions of a new connection (the old ones are destroyed
+with their connection, as documented) get new ids.
 """
 import base64
 import random
@@ -136,6 +162,9 @@ class FakeSaltEdge(FakeAggregator, FakeBankControls):
         self._consent_expired = False
         self._break_next_page = False
         self._revoked = False
+        self._cancel_next = False
+        self._history_days = None
+        self.removed_customers = []
         self._seed()
 
     # seeded bank data ----------------------------------------------------------
@@ -269,6 +298,23 @@ class FakeSaltEdge(FakeAggregator, FakeBankControls):
     def break_next_transactions_page(self):
         self._break_next_page = True
 
+    def remove_connection(self):
+        """The connection is removed at Salt Edge (by the user in their dashboard, or after long inactivity)."""
+        for connection in self.connections.values():
+            connection["removed"] = True
+
+    def cancel_next_consent(self):
+        """The user cancels on the next Salt Edge Connect page."""
+        self._cancel_next = True
+
+    def limit_history(self, days):
+        """The bank gives only the last ``days`` days: consents start from then, whatever was asked."""
+        self._history_days = days
+
+    def not_found(self, request):
+        return self._with_request_id(*self._error("RouteNotFound", f"Route {request.path} was not found.",
+                                                  status=404))
+
     @property
     def revoked(self):
         return self._revoked
@@ -284,11 +330,11 @@ class FakeSaltEdge(FakeAggregator, FakeBankControls):
         return status, body, {"X-Request-Id": self.last_request_id, **(headers or {})}
 
     @staticmethod
-    def _error(error_class, message, request=None, headers=None, **fields):
+    def _error(error_class, message, request=None, headers=None, status=None, **fields):
         body = {"error": {"class": error_class, "message": message,
                           "documentation_url": f"{DOCS_URL}-{error_class.lower()}", **fields},
                 "request": request or {}}
-        return ERROR_STATUS.get(error_class, 400), body, headers
+        return status or ERROR_STATUS.get(error_class, 400), body, headers
 
     def _authenticate(self, request):
         app_id, secret = request.headers.get("App-id"), request.headers.get("Secret")
@@ -409,6 +455,17 @@ class FakeSaltEdge(FakeAggregator, FakeBankControls):
         self.customers[customer["id"]] = customer
         return 200, {"data": customer}
 
+    @api("DELETE", "/customers/(?P<customer_id>[0-9]+)")
+    def _remove_customer(self, request, customer_id):
+        if customer_id not in self.customers:
+            return self._not_found("Customer", customer_id)
+        del self.customers[customer_id]
+        for connection in self.connections.values():
+            if connection["customer_id"] == customer_id:
+                connection["removed"] = True
+        self.removed_customers.append(customer_id)
+        return 200, {"data": {"deleted": True, "id": customer_id}}
+
     # routes: Salt Edge Connect -------------------------------------------------------
 
     @api("POST", "/connect_sessions/create")
@@ -451,6 +508,13 @@ class FakeSaltEdge(FakeAggregator, FakeBankControls):
         session = self.sessions.pop(request.arg("token") or "", None)
         if not session:
             return 404, "<html><body>This Connect session has expired.</body></html>"
+        parts = urlsplit(session["return_to"])
+        query = parse_qsl(parts.query, keep_blank_values=True)
+        if self._cancel_next:
+            self._cancel_next = False
+            if session["data"].get("return_error_class"):
+                query.append(("error_class", "ProviderAccessNotGranted"))
+            return 302, "", {"Location": urlunsplit(parts._replace(query=urlencode(query)))}
         connection = self.connections.get(session.get("connection_id") or "")
         if connection is None:
             connection = {
@@ -461,12 +525,14 @@ class FakeSaltEdge(FakeAggregator, FakeBankControls):
                 "created_at": _stamp(_now()), "show_consent_confirmation": False,
             }
             self.connections[connection["id"]] = connection
-            for account in self.accounts.values():
-                account["connection_id"] = connection["id"]
+            self._attach_accounts(connection["id"])
+        from_date = session["data"]["consent"].get("from_date")
+        if self._history_days and from_date:
+            from_date = max(from_date, (date.today() - timedelta(days=self._history_days)).isoformat())
         consent = {
             "id": self._new_id(), "connection_id": connection["id"], "customer_id": connection["customer_id"],
             "scopes": session["data"]["consent"]["scopes"], "period_days": CONSENT_DAYS,
-            "from_date": session["data"]["consent"].get("from_date"), "to_date": None,
+            "from_date": from_date, "to_date": None,
             "expires_at": _stamp(_now() + timedelta(days=CONSENT_DAYS)), "collected_by": "client",
             "revoked_at": None, "revoke_reason": None, "created_at": _stamp(_now()), "updated_at": _stamp(_now()),
         }
@@ -475,11 +541,21 @@ class FakeSaltEdge(FakeAggregator, FakeBankControls):
         connection.update(status="active", last_consent_id=consent["id"], daily_refresh=True,
                           next_refresh_possible_at=_stamp(_now() + REFRESH_INTERVAL), updated_at=_stamp(_now()))
         self._attempt(connection)
-        parts = urlsplit(session["return_to"])
-        query = parse_qsl(parts.query, keep_blank_values=True)
         if session["data"].get("return_connection_id"):
             query.append(("connection_id", connection["id"]))
         return 302, "", {"Location": urlunsplit(parts._replace(query=urlencode(query)))}
+
+    def _attach_accounts(self, connection_id):
+        """Give the bank's accounts to a new connection; after an earlier one, under new ids, as new records."""
+        for old_id in list(self.accounts):
+            account = self.accounts[old_id]
+            if account["connection_id"] is None:
+                account["connection_id"] = connection_id
+                continue
+            new_id = self._new_id()
+            self.accounts[new_id] = dict(self.accounts.pop(old_id), id=new_id, connection_id=connection_id)
+            for store in (self.transactions, self.pending):
+                store[new_id] = [dict(row, id=self._new_id(), account_id=new_id) for row in store.pop(old_id)]
 
     # routes: connections and consents --------------------------------------------------
 
@@ -531,6 +607,8 @@ class FakeSaltEdge(FakeAggregator, FakeBankControls):
     @api("GET", "/accounts", data_call=True)
     def _accounts(self, request):
         connection_id = request.arg("connection_id")
+        if not connection_id:
+            return self._error("WrongRequestFormat", "connection_id is missing.")
         if not self._live_connection(connection_id):
             return self._not_found("Connection", connection_id)
         rows = [account for account in self.accounts.values() if account["connection_id"] == connection_id]

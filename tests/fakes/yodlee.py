@@ -1,5 +1,20 @@
 """A local stand-in for the Envestnet | Yodlee API v1.1 and its FastLink application.
 
+Built against Yodlee's published references, as stored in August 2026:
+
+* the API v1.1 error-code page (developer.yodlee.com/resources/yodlee/error-codes):
+  the ``errorCode``/``errorMessage``/``referenceCode`` body, 401 ``Y007``
+  (authorization header missing), 401 ``Y008`` "Invalid token in
+  authorization header" for an invalid *or expired* token ("regenerate the
+  access token"), 400 ``Y800`` (invalid value), ``Y801`` (invalid length),
+  ``Y804`` (``top`` outside 1-500);
+* Yodlee's v1.1 Swagger description (as vendored in github.com/propertechnologies/yodlee-go,
+  ``swagger.yaml``): ``/auth/token``, ``/user/register``, ``/providers``,
+  ``/providerAccounts``, ``/accounts``, ``/transactions`` and their fields;
+* the client-credential authorization and FastLink 4 pages of
+  developer.envestnet.com (``loginName`` header, ``Api-Version: 1.1``,
+  FastLink's ``flow`` ``add``/``edit``/``refresh``).
+
 It serves the endpoints the Yodlee connector uses with Yodlee's JSON formats:
 client-credential tokens (``POST /auth/token`` with ``Api-Version: 1.1``,
 ``loginName`` header and form-encoded ``clientId``/``secret``; 30-minute bearer
@@ -12,7 +27,17 @@ and sends the user to the ``callback`` URL with the linked providerAccount.
 
 Data is seeded from a fixed seed, relative to today: one Open Banking bank
 ("Dag Open Banking", GB) with a GBP and a EUR account, 40 posted and 2 pending
-transactions each over the last 100 days.
+transactions each over the last 100 days. A providerAccount deleted at Yodlee
+(``remove_provider_account``) takes its accounts with it: linking the bank
+again gives new account and transaction ids.
+
+Guessed, not confirmed by a primary source: the answer to an unknown route
+(404 with a Yodlee error body, code ``Y404``); ``Y016`` for a missing
+``Api-Version`` header; ``Y020``/``Y023`` (reported by third parties for an
+invalid or expired token; the fake answers the documented ``Y008`` unless
+``token_error_code`` says otherwise); the 429 answer with ``Retry-After``;
+``Y800`` "Invalid value for providerAccountId" for a deleted providerAccount;
+FastLink's redirect-mode ``callback`` parameters.
 """
 import itertools
 import random
@@ -103,6 +128,9 @@ class FakeYodlee(FakeAggregator, FakeBankControls):
         self._break_next = False
         self._ids = itertools.count(34567000)
         self._provider_account_ids = itertools.count(10512343)
+        #: The code answered for an invalid or expired token (documented: Y008).
+        self.token_error_code = "Y008"
+        self.security_code_required = False
         self._seed()
 
     # seed ----------------------------------------------------------------------
@@ -224,6 +252,29 @@ class FakeYodlee(FakeAggregator, FakeBankControls):
     def break_next_transactions_page(self):
         self._break_next = True
 
+    def invalidate_tokens(self):
+        """Yodlee no longer accepts the access tokens it issued, before their stated expiry."""
+        self.tokens.clear()
+
+    def remove_provider_account(self):
+        """The bank's providerAccount is deleted at Yodlee (by the user, support or an expired consent)."""
+        self.provider_accounts.clear()
+
+    def remove_user(self, login):
+        """The Yodlee user is deleted at Yodlee, with its providerAccounts and tokens."""
+        self.users.pop(login, None)
+        for state in [s for s in self.provider_accounts.values() if s["login"] == login]:
+            del self.provider_accounts[state["id"]]
+        for token in [t for t, entry in self.tokens.items() if entry["login"] == login]:
+            del self.tokens[token]
+
+    def require_security_code(self):
+        """The bank asks for a one-time code, which only FastLink's update flow takes."""
+        self.security_code_required = True
+
+    def not_found(self, request):
+        return yodlee_error(404, "Y404", "Resource not found")
+
     @property
     def revoked(self):
         return self._revoked
@@ -241,10 +292,8 @@ class FakeYodlee(FakeAggregator, FakeBankControls):
         if not authorization:
             return None, yodlee_error(401, "Y007", "Authorization header missing")
         entry = self.tokens.get(authorization.removeprefix("Bearer ").strip())
-        if not authorization.startswith("Bearer ") or not entry:
-            return None, yodlee_error(401, "Y020", "Invalid token in authorization header")
-        if entry["expires"] <= _now():
-            return None, yodlee_error(401, "Y023", "Token has expired")
+        if not authorization.startswith("Bearer ") or not entry or entry["expires"] <= _now():
+            return None, yodlee_error(401, self.token_error_code, "Invalid token in authorization header")
         if admin is not None and (entry["login"] == ADMIN_LOGIN) != admin:
             return None, yodlee_error(401, "Y015", "Unauthorized User")
         return entry["login"], None
@@ -263,6 +312,9 @@ class FakeYodlee(FakeAggregator, FakeBankControls):
     def _provider_account_json(self, state):
         if self.consent_expired:
             status, additional, eligibility = "FAILED", "CONSENT_EXPIRED", "DISALLOW_UPDATE"
+        elif self.security_code_required:
+            status, additional, eligibility = "USER_INPUT_REQUIRED", "ADDL_AUTHENTICATION_REQUIRED", \
+                "ALLOW_UPDATE_WITH_CREDENTIALS"
         elif self.down:
             status, additional, eligibility = "FAILED", "SITE_UNAVAILABLE", "ALLOW_UPDATE"
         else:
@@ -364,11 +416,7 @@ class FakeYodlee(FakeAggregator, FakeBankControls):
         login, error = self._check_token(request, admin=False)
         if error:
             return error
-        self.users.pop(login, None)
-        for state in [s for s in self.provider_accounts.values() if s["login"] == login]:
-            del self.provider_accounts[state["id"]]
-        for token in [t for t, entry in self.tokens.items() if entry["login"] == login]:
-            del self.tokens[token]
+        self.remove_user(login)
         return 204, None
 
     # FastLink ----------------------------------------------------------------------
@@ -395,8 +443,7 @@ class FakeYodlee(FakeAggregator, FakeBankControls):
                 state = {"id": next(self._provider_account_ids), "login": login, "providerId": provider_id,
                          "created": _stamp(_now()), "consentId": next(self._ids)}
                 self.provider_accounts[state["id"]] = state
-                for account in self.accounts.values():
-                    account["providerAccountId"] = state["id"]
+                self._attach_accounts(state["id"])
         elif flow in ("edit", "refresh"):
             state = self._owned(login, extra.get("providerAccountId"))
             if not state:
@@ -404,6 +451,7 @@ class FakeYodlee(FakeAggregator, FakeBankControls):
         else:
             return 400, "FastLink: unknown flow."
         self.consent_expired = False
+        self.security_code_required = False
         state["consentExpires"] = _now() + timedelta(days=CONSENT_DAYS)
         state["requestId"] = secrets.token_urlsafe(18)
         separator = "&" if urlsplit(callback).query else "?"
@@ -412,6 +460,18 @@ class FakeYodlee(FakeAggregator, FakeBankControls):
             "requestId": state["requestId"],
         })
         return 302, "", {"Location": location}
+
+    def _attach_accounts(self, provider_account_id):
+        """Aggregate the bank's accounts under a new providerAccount: after a deleted one, as new records."""
+        for old_id in list(self.accounts):
+            account = self.accounts[old_id]
+            if account["providerAccountId"] is None:
+                account["providerAccountId"] = provider_account_id
+                continue
+            new_id = next(self._ids)
+            self.accounts[new_id] = dict(self.accounts.pop(old_id), id=new_id, providerAccountId=provider_account_id)
+            self.transactions[new_id] = [dict(row, id=next(self._ids), accountId=new_id)
+                                         for row in self.transactions.pop(old_id)]
 
     # institutions ------------------------------------------------------------------
 
