@@ -1,4 +1,5 @@
 import logging
+import re
 import secrets
 from contextlib import contextmanager
 from datetime import timedelta
@@ -8,6 +9,7 @@ from psycopg2.extensions import TRANSACTION_STATUS_INERROR
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
+from odoo.http import request
 from odoo.tools import SQL
 
 from ..providers import MFARequired, ProviderError, ReauthRequired, get_provider, provider_selection
@@ -180,7 +182,7 @@ class OnlineLink(models.Model):
         self._check_manager()
         self.ensure_one()
         try:
-            self._fetch_accounts()
+            self._fetch_accounts(balances=False)
         except ProviderError as error:
             self._handle_sync_error(error)
             return self._sync_result_notification(self)
@@ -208,7 +210,7 @@ class OnlineLink(models.Model):
                 _logger.warning("Revoking online link %s failed: %s", link.id,
                                 link._scrub(error.message, link._known_secrets()))
             link._set_tokens({})
-            link.write({"state": "disconnected", "auto_sync": False})
+            link.sudo().write({"state": "disconnected", "auto_sync": False, "error_code": False, "error_message": False})
             link.message_post(body=_(
                 "Disconnected from %(bank)s. Imported statements are kept; create a new connection to synchronize again.",
                 bank=link.name,
@@ -257,6 +259,15 @@ class OnlineLink(models.Model):
             # The user has just been through the bank's consent and security steps.
             self.sandbox_scenario = "normal"
         self._clear_error()
+        try:
+            # Re-key the accounts a new consent gave new ids to, before the next synchronization.
+            self._fetch_accounts(balances=False)
+        except ProviderError as error:
+            _logger.info("Reading the accounts of online link %s after its renewal failed: %s", self.id,
+                         self._scrub(error.message, self._known_secrets()))
+        for account in self.account_ids.filtered("last_sync"):
+            # Transaction ids may not survive the new consent: recognise what is already imported.
+            account.content_match_until = account.last_sync
         self.message_post(body=self._consent_message(mode))
 
     @api.model
@@ -274,7 +285,7 @@ class OnlineLink(models.Model):
         })
         link._set_tokens(tokens)
         try:
-            accounts = link._fetch_accounts()
+            accounts = link._fetch_accounts(balances=False)
         except ProviderError as error:
             message = link._scrub(error.message, link._known_secrets())
             raise UserError(_("The accounts cannot be read: %(error)s", error=message)) from None
@@ -317,19 +328,21 @@ class OnlineLink(models.Model):
 
     # accounts ----------------------------------------------------------------
 
-    def _fetch_accounts(self):
-        """Create the online accounts the bank reports and we do not know yet; update balances."""
+    def _fetch_accounts(self, balances=True, provider=None):
+        """Create the online accounts the bank reports and we do not know yet; update balances.
+
+        ``balances=False`` lets the aggregator skip the balance calls the bank counts.
+        """
         self.ensure_one()
-        provider = self._get_provider()
-        bank_accounts = provider.list_accounts(self._refresh_tokens(provider))
+        provider = provider or self._get_provider()
+        bank_accounts = provider.list_accounts(self._refresh_tokens(provider), balances=balances)
         known = {account.provider_account_id: account for account in self.account_ids}
+        known.update(self._match_renamed_accounts(bank_accounts, known))
         new_vals = []
         for bank_account in bank_accounts:
-            vals = {
-                "name": bank_account.name,
-                "account_number": bank_account.number,
-                "balance": bank_account.balance,
-            }
+            vals = {"name": bank_account.name, "account_number": bank_account.number}
+            if bank_account.balance is not None:
+                vals["balance"] = bank_account.balance
             if bank_account.id in known:
                 known[bank_account.id].write(vals)
                 continue
@@ -340,6 +353,33 @@ class OnlineLink(models.Model):
                 raise ProviderError(_("The bank reports an unknown currency %(code)s.", code=bank_account.currency))
             new_vals.append(dict(vals, link_id=self.id, provider_account_id=bank_account.id, currency_id=currency.id))
         return self.env["online.account"].create(new_vals)
+
+    def _match_renamed_accounts(self, bank_accounts, known):
+        """Map the bank's new account ids onto the accounts that the bank no longer reports.
+
+        A new consent may give an account a new id when the bank shares no
+        stable number for it: the same number (or, without one, the same name)
+        in the same currency is the same account, which keeps its journal and
+        lines and is re-keyed to the new id.
+        """
+        reported = {bank_account.id for bank_account in bank_accounts}
+        gone = [account for key, account in known.items() if key not in reported]
+        matched = {}
+        for bank_account in bank_accounts:
+            if bank_account.id in known or not gone:
+                continue
+            same = [account for account in gone if account.currency_id.name == bank_account.currency and (
+                account.account_number == bank_account.number if bank_account.number or account.account_number
+                else account.name == bank_account.name)]
+            if len(same) == 1:
+                account = same[0]
+                gone.remove(account)
+                account.write({
+                    "provider_account_id": bank_account.id,
+                    "content_match_until": account.last_sync,
+                })
+                matched[bank_account.id] = account
+        return matched
 
     # synchronization ---------------------------------------------------------
 
@@ -396,14 +436,20 @@ class OnlineLink(models.Model):
         self.sudo().last_attempt = fields.Datetime.now()
         to_sync = (accounts or self.account_ids) & self.account_ids.filtered("journal_ids")
         provider = self._get_provider()
+        provider.psu = None if unattended else self._present_user()
+        needs_balances = False
         try:
             tokens = self._refresh_tokens(provider)
             account_errors = []
             for account in to_sync:
+                # Balances change only with new booked transactions; a first import needs them too.
+                first_sync = not account.last_sync
                 error = account._synchronize_safely(provider, tokens, unattended)
                 if error:
                     account_errors.append(error)
-            self._fetch_accounts()
+                elif first_sync or account.last_sync_imported:
+                    needs_balances = True
+            self._fetch_accounts(balances=needs_balances, provider=provider)
         except ProviderError as error:
             self._handle_sync_error(error)
             return False
@@ -414,6 +460,28 @@ class OnlineLink(models.Model):
         self.sudo().last_refresh = fields.Datetime.now()
         return True
 
+    @api.model
+    def _present_user(self):
+        """The HTTP details of the user who clicked, for aggregators that tell the bank a user is present.
+
+        None outside an HTTP request (the scheduled action): the bank then counts
+        the call among its few unattended refreshes a day.
+        """
+        if not request:
+            return None
+        http_request = request.httprequest
+        headers = http_request.headers
+        details = {
+            "ip_address": http_request.remote_addr,
+            "user_agent": headers.get("User-Agent"),
+            "referer": headers.get("Referer"),
+            "accept": headers.get("Accept"),
+            "accept_charset": headers.get("Accept-Charset"),
+            "accept_encoding": headers.get("Accept-Encoding"),
+            "accept_language": headers.get("Accept-Language"),
+        }
+        return {key: value for key, value in details.items() if value}
+
     def _clear_error(self):
         for link in self.filtered("error_code"):
             link.message_post(body=_("Synchronization with %(bank)s works again.", bank=link.name))
@@ -422,7 +490,6 @@ class OnlineLink(models.Model):
     def _handle_sync_error(self, error):
         """Record a failure on the link; tell the user once per streak of the same error."""
         self.ensure_one()
-        reference = f"OBS-{fields.Date.today():%Y%m%d}-{secrets.token_hex(3).upper()}"
         if isinstance(error, (ReauthRequired, MFARequired)):
             state = "action_required"
         else:
@@ -431,26 +498,34 @@ class OnlineLink(models.Model):
         known_secrets = self._known_secrets()
         message = self._scrub(error.message, known_secrets)
         request_id = self._scrub(error.request_id, known_secrets)
+        # The same error again (a transient one whatever its wording): the streak goes on under its reference.
+        repeated = self.error_code == error.code and (error.transient or self.error_message == message)
+        reference = self.error_reference if repeated and self.error_reference else (
+            f"OBS-{fields.Date.today():%Y%m%d}-{secrets.token_hex(3).upper()}")
         _logger.warning(
             "Online synchronization of link %s failed (%s, reference %s, provider request %s): %s",
             self.id, error.code, reference, request_id or "-", message,
         )
-        repeated = self.error_code == error.code
         self.sudo().write({
             "state": state,
             "error_code": error.code,
             "error_message": message,
             "error_reference": reference,
         })
-        if repeated and error.transient:
+        if error.code == "invalid_configuration":
+            self.env["online.sync.event"]._record(self.company_id, "invalid_credentials", link=self, detail=message)
+        if repeated:
             return
         reference_text = _("Reference: %(reference)s", reference=reference)
         if request_id:
             reference_text += " " + _("(provider request %(id)s)", id=request_id)
-        body = Markup("<p><b>%s</b></p><p>%s</p><p>%s</p>") % (message, self._error_advice(error), reference_text)
+        body = Markup("<p><b>%s</b></p><p>%s</p><p>%s</p>") % (message, self._error_advice_beyond(error, message), reference_text)
         self.message_post(body=body)
-        if error.code == "invalid_configuration":
-            self.env["online.sync.event"]._record(self.company_id, "invalid_credentials", link=self, detail=message)
+
+    def _error_advice_beyond(self, error, message):
+        """The advice on ``error`` without the sentences ``message`` already says."""
+        sentences = re.split(r"(?<=[.!?])\s+", self._error_advice(error))
+        return " ".join(sentence for sentence in sentences if sentence.strip(" .") not in message)
 
     def _error_advice(self, error):
         advice = {

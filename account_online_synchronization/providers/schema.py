@@ -80,3 +80,5 @@ class TransactionPage:
 
     transactions: list
     next_cursor: str | None = None
+    #: The first day the bank gives history for, when it is later than the date asked for.
+    history_start: date | None = None

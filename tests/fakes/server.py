@@ -137,7 +137,11 @@ class FakeAggregator:
             if match and method == handler.command:
                 result = function(request, **match.groupdict())
                 return self._send(handler, *result)
-        return self._send(handler, 404, {"error": "not_found", "path": parts.path})
+        return self._send(handler, *self.not_found(request))
+
+    def not_found(self, request):
+        """The aggregator's answer to an unknown route: ``(status, body[, headers])``."""
+        return 404, {"error": "not_found", "path": request.path}
 
     @staticmethod
     def _send(handler, status, body=None, headers=None, cut=False):
