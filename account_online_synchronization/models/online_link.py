@@ -535,7 +535,7 @@ class OnlineLink(models.Model):
                 "dashboard or Fetch Transactions here."
             ),
             "rate_limited": _("The bank limits how often it can be refreshed. The next run will try again."),
-            "institution_unavailable": _("The bank is temporarily unavailable. The next run will try again."),
+            "institution_unavailable": _("The next run will try again."),
             "invalid_configuration": _(
                 "The connector settings are wrong: check them in Accounting settings, then click Fetch Transactions."
             ),
