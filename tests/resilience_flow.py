@@ -168,6 +168,9 @@ class GoCardlessResilience(ResilienceFlow):
 
     def test_linking_spends_one_balance_call_per_account(self):
         link = self.connect()
+        # The agreement gives 90 days of the 120 asked: told once per account, not once more by the page.
+        history = [body for body in link.message_ids.mapped("body") if "days of history" in body or "only, not" in body]
+        self.assertEqual(len(history), len(link.account_ids), history)
         for account in link.account_ids:
             self.assertEqual(self.fake.successful_calls.get((account.provider_account_id, "balances")), 1)
             self.assertTrue(account.balance)

@@ -256,6 +256,14 @@ def test_user_present_sends_the_psu_headers_the_bank_requires(provider, fake, to
                         "Psu-Accept-Language": "fi-FI,fi;q=0.9"}
 
 
+def test_connection_made_before_the_bank_listed_its_headers_still_synchronizes(provider, fake, tokens):
+    older = {key: value for key, value in tokens.items() if key != "required_psu_headers"}
+    provider.psu = dict(BROWSER)
+    assert provider.list_transactions(older, "FI2112345600000785", TODAY - timedelta(days=30)).transactions
+    # Two headers only: refused as incomplete, then asked again as an unattended call.
+    assert [sorted(sent) for _path, sent in fake.psu_calls] == [["Psu-Ip-Address", "Psu-User-Agent"], []]
+
+
 def test_unattended_run_sends_no_psu_header(provider, fake, tokens):
     provider.psu = None
     provider.list_transactions(tokens, "FI2112345600000785", TODAY - timedelta(days=30), unattended=True)

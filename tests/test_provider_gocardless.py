@@ -307,7 +307,10 @@ def test_fresh_tokens_are_left_alone(provider, fake, tokens):
 
 def test_expired_access_token_is_refreshed(provider, fake, tokens):
     old = dict(tokens, access_expires_at=(utcnow() - timedelta(minutes=1)).isoformat())
+    count = len(fake.requests)
     refreshed = provider.refresh_tokens(old)
+    # Renewing is all it does: the caller stores the new tokens before any further call.
+    assert [r.path for r in fake.requests[count:]] == ["/api/v2/token/refresh/"]
     assert refreshed["access"] != tokens["access"]
     assert refreshed["refresh"] == tokens["refresh"]
     assert datetime.fromisoformat(refreshed["access_expires_at"]) > utcnow() + timedelta(hours=23)

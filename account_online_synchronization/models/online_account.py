@@ -202,6 +202,7 @@ class OnlineAccount(models.Model):
                 "before %(oldest)s could not be fetched. Import them from a bank statement file if you need them.",
                 bank=self.link_id.name, days=limit, account=self.name, oldest=oldest,
             ))
+            self.history_start = oldest
             start = oldest
         return start
 
@@ -236,8 +237,14 @@ class OnlineAccount(models.Model):
         return sorted(posted.values(), key=lambda t: (t.booking_date, t.id)), waiting, history_start
 
     def _notify_history_start(self, date_from, history_start):
-        """Say once from which date the bank really gave history, when it is later than asked."""
-        if not history_start or history_start <= date_from or history_start == self.history_start:
+        """Say once from which date the bank really gave history, when it is later than asked.
+
+        Not again when the start told before is the same give or take a day
+        (banks count today in or out of their "last N days").
+        """
+        if not history_start or history_start <= date_from:
+            return
+        if self.history_start and abs(history_start - self.history_start) <= timedelta(days=1):
             return
         self.history_start = history_start
         self.link_id.message_post(body=_(

@@ -210,7 +210,9 @@ class OnlineLink(models.Model):
                 _logger.warning("Revoking online link %s failed: %s", link.id,
                                 link._scrub(error.message, link._known_secrets()))
             link._set_tokens({})
-            link.sudo().write({"state": "disconnected", "auto_sync": False, "error_code": False, "error_message": False})
+            link.sudo().write({
+                "state": "disconnected", "auto_sync": False, "error_code": False, "error_message": False,
+            })
             link.message_post(body=_(
                 "Disconnected from %(bank)s. Imported statements are kept; create a new connection to synchronize again.",
                 bank=link.name,
@@ -265,7 +267,7 @@ class OnlineLink(models.Model):
         except ProviderError as error:
             _logger.info("Reading the accounts of online link %s after its renewal failed: %s", self.id,
                          self._scrub(error.message, self._known_secrets()))
-        for account in self.account_ids.filtered("last_sync"):
+        for account in self.sudo().account_ids.filtered("last_sync"):
             # Transaction ids may not survive the new consent: recognise what is already imported.
             account.content_match_until = account.last_sync
         self.message_post(body=self._consent_message(mode))
@@ -374,7 +376,7 @@ class OnlineLink(models.Model):
             if len(same) == 1:
                 account = same[0]
                 gone.remove(account)
-                account.write({
+                account.sudo().write({
                     "provider_account_id": bank_account.id,
                     "content_match_until": account.last_sync,
                 })
@@ -519,7 +521,8 @@ class OnlineLink(models.Model):
         reference_text = _("Reference: %(reference)s", reference=reference)
         if request_id:
             reference_text += " " + _("(provider request %(id)s)", id=request_id)
-        body = Markup("<p><b>%s</b></p><p>%s</p><p>%s</p>") % (message, self._error_advice_beyond(error, message), reference_text)
+        advice = self._error_advice_beyond(error, message)
+        body = Markup("<p><b>%s</b></p><p>%s</p><p>%s</p>") % (message, advice, reference_text)
         self.message_post(body=body)
 
     def _error_advice_beyond(self, error, message):

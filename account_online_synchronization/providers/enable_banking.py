@@ -87,6 +87,10 @@ class _TokenRefused(InvalidConfiguration):
     """The API refused the application JWT (wrong key, unknown application or expired token)."""
 
 
+class _PsuHeadersRefused(ProviderError):
+    """The bank wants other PSU headers than those sent."""
+
+
 class _WrongPeriod(ProviderError):
     """The bank refused the requested transaction window."""
 
@@ -155,7 +159,19 @@ class EnableBankingProvider(Provider):
         return self._http
 
     def _call(self, method, path, psu_headers=None, **kwargs):
-        """Send a signed request; a refused JWT that was not new is signed again once."""
+        """Send a signed request; a refused JWT that was not new is signed again once.
+
+        When the bank refuses the PSU headers sent (a connection made before the
+        bank listed more of them), the call is repeated as an unattended one.
+        """
+        if psu_headers:
+            try:
+                return self._signed_call(method, path, psu_headers, **kwargs)
+            except _PsuHeadersRefused:
+                _logger.info("The bank refused the PSU headers sent; calling again without them.")
+        return self._signed_call(method, path, None, **kwargs)
+
+    def _signed_call(self, method, path, psu_headers, **kwargs):
         client = self._client()
         reused = self._jwt is not None
         for attempt in (1, 2):
@@ -212,6 +228,8 @@ class EnableBankingProvider(Provider):
                               request_id=request_id)
         if error in UNAVAILABLE_ERRORS or response.status >= 500:
             raise InstitutionUnavailable("The bank is temporarily unavailable.", request_id=request_id)
+        if error == "PSU_HEADER_NOT_PROVIDED":
+            raise _PsuHeadersRefused("The bank asked for other details of the user present.", request_id=request_id)
         if error == "WRONG_TRANSACTIONS_PERIOD":
             raise _WrongPeriod("The bank refused the requested period.", request_id=request_id)
         if error in CODE_ERRORS:
@@ -461,7 +479,8 @@ class EnableBankingProvider(Provider):
         """The PSU headers of the user present: the two always sent and those the bank requires; none unattended."""
         if not self.psu:
             return {}
-        wanted = set(ALWAYS_SENT_PSU_HEADERS) | {name.title() for name in (tokens or {}).get("required_psu_headers") or ()}
+        required = (tokens or {}).get("required_psu_headers") or ()
+        wanted = set(ALWAYS_SENT_PSU_HEADERS) | {name.title() for name in required}
         return {name: str(self.psu[key]) for name, key in PSU_HEADERS.items()
                 if name.title() in wanted and self.psu.get(key)}
 

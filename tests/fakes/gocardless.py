@@ -298,7 +298,8 @@ class FakeGoCardless(FakeAggregator, FakeBankControls):
         if country is None:
             return self._reply(200, INSTITUTIONS)
         if country.upper() not in COUNTRIES:
-            return self._reply(400, {"summary": "Invalid country choice.", "detail": f"{country} is not a valid choice.",
+            return self._reply(400, {"summary": "Invalid country choice.",
+                                     "detail": f"{country} is not a valid choice.",
                                      "status_code": 400})
         return self._reply(200, [item for item in INSTITUTIONS if country.upper() in item["countries"]])
 
@@ -393,7 +394,8 @@ class FakeGoCardless(FakeAggregator, FakeBankControls):
                     "Provided Institution ID for requisition does not match EUA institution ID"))
         reference = body.get("reference")
         if reference is not None and (not isinstance(reference, str) or not 1 <= len(reference) <= 256):
-            return self._reply(400, self._field_error("reference", "Ensure this field has no more than 256 characters."))
+            return self._reply(400, self._field_error(
+                "reference", "Ensure this field has no more than 256 characters."))
         if reference and any(r["reference"] == reference for r in self.requisitions.values()):
             return self._reply(400, self._field_error("reference", "Client reference must be unique",
                                                       f"Client reference: {reference} already exists"))
