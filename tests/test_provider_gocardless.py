@@ -310,7 +310,7 @@ def test_expired_access_token_is_refreshed(provider, fake, tokens):
     count = len(fake.requests)
     refreshed = provider.refresh_tokens(old)
     # Renewing is all it does: the caller stores the new tokens before any further call.
-    assert [r.path for r in fake.requests[count:]] == ["/api/v2/token/refresh/"]
+    assert [r.path for r in fake.requests[count:]] == ["/token/refresh/"]
     assert refreshed["access"] != tokens["access"]
     assert refreshed["refresh"] == tokens["refresh"]
     assert datetime.fromisoformat(refreshed["access_expires_at"]) > utcnow() + timedelta(hours=23)
