@@ -17,6 +17,7 @@ from fakes.ponto import FakePonto
 from fakes.saltedge import FakeSaltEdge
 from fakes.yodlee import FakeYodlee
 from online_sync_case import TEST_PHONE
+from resilience_flow import EnableBankingResilience, GoCardlessResilience
 
 FIRST_SYNC = date.today() - timedelta(days=120)
 
@@ -211,10 +212,10 @@ class TestPontoFlow(AggregatorFlow, HttpCase):
 
 
 @tagged("post_install", "-at_install", "online_sync")
-class TestEnableBankingFlow(AggregatorFlow, HttpCase):
+class TestEnableBankingFlow(EnableBankingResilience, AggregatorFlow, HttpCase):
     fake_class = FakeEnableBanking
 
 
 @tagged("post_install", "-at_install", "online_sync")
-class TestGoCardlessFlow(AggregatorFlow, HttpCase):
+class TestGoCardlessFlow(GoCardlessResilience, AggregatorFlow, HttpCase):
     fake_class = FakeGoCardless

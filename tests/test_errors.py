@@ -6,6 +6,8 @@ from odoo.tests import tagged
 
 from online_sync_case import OnlineSyncCase, bank_posted_ids
 
+from odoo.addons.account_online_synchronization.providers import InstitutionUnavailable, ReauthRequired
+
 TODAY = date(2026, 3, 18)
 
 
@@ -83,6 +85,21 @@ class TestErrorScenarios(OnlineSyncCase):
     def test_bank_down_then_catch_up(self):
         link, account = self.run_scenario("down", "error", "temporarily unavailable", unattended=False)
         self.recover(link, account, lambda: setattr(link, "sandbox_scenario", "normal"))
+
+    def test_error_told_once_with_advice_not_repeating_the_message(self):
+        link = self.connect(volume=1)
+        before = link.message_ids
+        error = InstitutionUnavailable("Sandbox Bank is down. The next run will try again.")
+        link._handle_sync_error(error)
+        reference = link.error_reference
+        link._handle_sync_error(InstitutionUnavailable("Sandbox Bank is still down. The next run will try again."))
+        link._handle_sync_error(ReauthRequired("Your consent at Sandbox Bank has expired."))
+        link._handle_sync_error(ReauthRequired("Your consent at Sandbox Bank has expired."))
+        told = link.message_ids - before
+        self.assertEqual(len(told), 2, "one message per streak of the same error")
+        self.assertEqual(told.sorted("id")[0].body.count("The next run will try again."), 1)
+        self.assertIn(reference, told.sorted("id")[0].body)
+        self.assertNotEqual(link.error_reference, reference, "a different error starts a new streak")
 
     def test_one_failing_link_does_not_stop_the_others(self):
         with freeze_time(TODAY):

@@ -3,6 +3,7 @@ from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
+import requests
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from fakes.enable_banking import FakeEnableBanking
@@ -228,6 +229,68 @@ def test_refused_period_falls_back_to_the_longest_one(provider, fake, tokens):
         r["entry_reference"] for r in fake.transactions["eur"]
         if r["status"] == "BOOK" and date.fromisoformat(r["booking_date"]) >= oldest}
     assert fake.requests[-1].query["strategy"] == ["longest"]
+    # The last page says from which day the bank gave history.
+    page, cursor = None, None
+    while page is None or page.next_cursor:
+        page = provider.list_transactions(tokens, "FI2112345600000785", TODAY - timedelta(days=90), cursor=cursor)
+        assert page.history_start is None or not page.next_cursor
+        cursor = page.next_cursor
+    assert page.history_start == min(t.booking_date for t in transactions)
+    assert page.history_start >= oldest
+
+
+# PSU headers ----------------------------------------------------------------
+
+BROWSER = {"ip_address": "203.0.113.7", "user_agent": "Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0",
+           "accept_language": "fi-FI,fi;q=0.9", "accept": "text/html", "referer": "https://odoo.example.test/odoo"}
+
+
+def test_user_present_sends_the_psu_headers_the_bank_requires(provider, fake, tokens):
+    provider.psu = dict(BROWSER)
+    all_transactions(provider, tokens, "FI2112345600000785", TODAY - timedelta(days=30))
+    provider.list_accounts(tokens)
+    assert fake.psu_calls
+    for _path, sent in fake.psu_calls:
+        # Nordea lists these three in required_psu_headers; nothing else is sent.
+        assert sent == {"Psu-Ip-Address": "203.0.113.7", "Psu-User-Agent": BROWSER["user_agent"],
+                        "Psu-Accept-Language": "fi-FI,fi;q=0.9"}
+
+
+def test_connection_made_before_the_bank_listed_its_headers_still_synchronizes(provider, fake, tokens):
+    older = {key: value for key, value in tokens.items() if key != "required_psu_headers"}
+    provider.psu = dict(BROWSER)
+    assert provider.list_transactions(older, "FI2112345600000785", TODAY - timedelta(days=30)).transactions
+    # Two headers only: refused as incomplete, then asked again as an unattended call.
+    assert [sorted(sent) for _path, sent in fake.psu_calls] == [["Psu-Ip-Address", "Psu-User-Agent"], []]
+
+
+def test_unattended_run_sends_no_psu_header(provider, fake, tokens):
+    provider.psu = None
+    provider.list_transactions(tokens, "FI2112345600000785", TODAY - timedelta(days=30), unattended=True)
+    provider.psu = dict(BROWSER)
+    provider.list_transactions(tokens, "FI2112345600000785", TODAY - timedelta(days=30), unattended=True)
+    assert [sent for _path, sent in fake.psu_calls] == [{}, {}]
+
+
+def test_user_present_is_not_counted_against_the_unattended_quota(provider, fake, tokens):
+    fake.unattended_limit = 1
+    provider.list_transactions(tokens, "FI2112345600000785", TODAY, unattended=True)
+    with pytest.raises(RateLimited):
+        provider.list_transactions(tokens, "FI2112345600000785", TODAY, unattended=True)
+    provider.psu = dict(BROWSER)
+    assert provider.list_transactions(tokens, "FI2112345600000785", TODAY - timedelta(days=30)).transactions
+
+
+def test_balances_are_read_only_when_asked(provider, fake, tokens):
+    count = len(fake.requests)
+    accounts = provider.list_accounts(tokens, balances=False)
+    assert len(fake.requests) == count
+    assert {a.id for a in accounts} == set(fake.account_ids()) and all(a.balance is None for a in accounts)
+
+
+def test_unknown_endpoint_is_not_found(provider, fake):
+    answer = requests.get(f"{fake.url}/no-such-endpoint", timeout=5)
+    assert answer.status_code == 404 and answer.json()["error"] == "NOT_FOUND"
 
 
 def test_date_from_in_the_future_gives_nothing(provider, tokens):

@@ -4,6 +4,7 @@ from decimal import Decimal
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+import requests
 from fakes.gocardless import FakeGoCardless
 from provider_flow import connect
 
@@ -100,7 +101,7 @@ def test_search_institutions_without_sandbox_in_production(fake):
 def test_unknown_country_is_refused(provider):
     with pytest.raises(ProviderError) as caught:
         provider.search_institutions("ZZ")
-    assert "ZZ is not a valid choice" in caught.value.message
+    assert "Invalid country choice" in caught.value.message
 
 
 # consent ---------------------------------------------------------------------
@@ -170,7 +171,14 @@ def test_update_and_renew_keep_accounts_and_transactions(provider, fake, tokens,
     # GoCardless gave new account ids; the connection maps the same accounts onto them.
     assert renewed["accounts"][account_id]["uid"] != tokens["accounts"][account_id]["uid"]
     assert sorted(a.id for a in provider.list_accounts(renewed)) == sorted(fake.account_ids())
-    assert [t.id for t in all_transactions(provider, renewed, account_id)] == before
+    after = [t.id for t in all_transactions(provider, renewed, account_id)]
+    # The bank's own ids survive; internalTransactionId is unique within one account id only, so the
+    # rows that have nothing else come back under new ids (the synchronization recognises them).
+    internal_only = {t.id for t in all_transactions(provider, renewed, account_id) if t.raw.get(
+        "internalTransactionId") and not t.raw.get("transactionId") and not t.raw.get("entryReference")}
+    assert internal_only and not internal_only & set(before)
+    assert [i for i in after if i not in internal_only] == [i for i in before if i in set(after) - internal_only]
+    assert len(after) == len(before)
     # The replaced requisition is deleted; the connection itself is not revoked.
     assert fake.requisitions[tokens["requisition_id"]]["deleted"]
     assert not fake.revoked
@@ -193,9 +201,18 @@ def test_list_accounts(provider, fake, tokens):
 
 
 def test_balance_quota_does_not_block_accounts(provider, fake, tokens):
-    fake.rate_limit(retry_after=600)
-    accounts = provider.list_accounts(tokens)
-    assert accounts[0].balance is None and accounts[1].balance is not None
+    limited, other = fake.account_ids()
+    fake.rate_limit(retry_after=600, account_id=limited)
+    accounts = {account.id: account for account in provider.list_accounts(tokens)}
+    assert accounts[limited].balance is None and accounts[other].balance is not None
+
+
+def test_balances_are_read_only_when_asked(provider, fake, tokens):
+    before = len(calls(fake, "/balances"))
+    accounts = provider.list_accounts(tokens, balances=False)
+    assert sorted(a.id for a in accounts) == sorted(fake.account_ids())
+    assert all(account.balance is None for account in accounts)
+    assert len(calls(fake, "/balances")) == before
 
 
 # transactions ----------------------------------------------------------------
@@ -234,13 +251,17 @@ def test_date_from_is_respected_and_clamped(provider, fake, tokens):
     date_from = date.today() - timedelta(days=30)
     posted = [t for t in provider.list_transactions(tokens, account_id, date_from).transactions if t.is_posted]
     assert posted and all(t.booking_date >= date_from for t in posted)
-    expected = [row.get("transactionId") or row.get("entryReference") or row["internalTransactionId"]
+    expected = [fake.reported_id(row, account_id)
                 for row in fake.banks[account_id]["booked"] if row["bookingDate"] >= date_from.isoformat()]
     assert sorted(t.id for t in posted) == sorted(expected)
     assert calls(fake, "/transactions")[-1].arg("date_from") == date_from.isoformat()
     # Older than the agreement allows: ask for what it covers.
-    provider.list_transactions(tokens, account_id, LONG_AGO)
-    assert calls(fake, "/transactions")[-1].arg("date_from") == (date.today() - timedelta(days=89)).isoformat()
+    page = provider.list_transactions(tokens, account_id, LONG_AGO)
+    oldest = date.today() - timedelta(days=89)
+    assert calls(fake, "/transactions")[-1].arg("date_from") == oldest.isoformat()
+    # The history really starts there: the synchronization tells the user.
+    assert page.history_start == oldest
+    assert provider.list_transactions(tokens, account_id, date_from).history_start is None
 
 
 def test_posting_pending_keeps_ids_stable(provider, fake, tokens):
@@ -286,7 +307,10 @@ def test_fresh_tokens_are_left_alone(provider, fake, tokens):
 
 def test_expired_access_token_is_refreshed(provider, fake, tokens):
     old = dict(tokens, access_expires_at=(utcnow() - timedelta(minutes=1)).isoformat())
+    count = len(fake.requests)
     refreshed = provider.refresh_tokens(old)
+    # Renewing is all it does: the caller stores the new tokens before any further call.
+    assert [r.path for r in fake.requests[count:]] == ["/token/refresh/"]
     assert refreshed["access"] != tokens["access"]
     assert refreshed["refresh"] == tokens["refresh"]
     assert datetime.fromisoformat(refreshed["access_expires_at"]) > utcnow() + timedelta(hours=23)
@@ -366,12 +390,27 @@ def test_unknown_account_requires_reauth(provider, tokens):
 
 
 def test_bank_rate_limit(provider, fake, tokens):
-    fake.rate_limit(retry_after=3600)
+    fake.rate_limit(retry_after=23 * 3600)
+    before = len(calls(fake, "/transactions"))
     with pytest.raises(RateLimited) as caught:
         provider.list_transactions(tokens, fake.account_ids()[0], LONG_AGO)
-    assert caught.value.retry_after == 3600
+    # A quota that resets in hours is not asked again within seconds.
+    assert len(calls(fake, "/transactions")) == before + 1
+    assert abs(caught.value.retry_after - 23 * 3600) <= 2
     assert caught.value.request_id == fake.last_request_id
     assert "daily limit" in caught.value.message
+    reset = utcnow() + timedelta(seconds=caught.value.retry_after)
+    assert f"resets at {reset:%Y-%m-%d %H}" in caught.value.message
+    fake.reset_quota()
+    assert provider.list_transactions(tokens, fake.account_ids()[0], LONG_AGO).transactions
+
+
+def test_short_bank_quota_wait_is_retried(provider, fake, tokens):
+    fake.rate_limit(retry_after=0)
+    with pytest.raises(RateLimited):
+        provider.list_transactions(tokens, fake.account_ids()[0], LONG_AGO)
+    # A reset due now is worth the configured retries.
+    assert len(calls(fake, "/transactions")) == 3
     assert provider.list_transactions(tokens, fake.account_ids()[0], LONG_AGO).transactions
 
 
@@ -379,9 +418,36 @@ def test_api_rate_limit_reads_the_wait_from_the_message(provider, fake, tokens):
     fake.fail_next(429, {"summary": "Rate limit exceeded", "status_code": 429,
                          "detail": "The rate limit for this resource is 100/m. Please try again in 42 seconds"},
                    count=3, path="/transactions")
+    before = len(calls(fake, "/transactions"))
     with pytest.raises(RateLimited) as caught:
         provider.list_transactions(tokens, fake.account_ids()[0], LONG_AGO)
     assert caught.value.retry_after == 42
+    # Longer than the connector waits between attempts: reported at once.
+    assert len(calls(fake, "/transactions")) == before + 1
+
+
+def test_unknown_endpoint_gets_the_documented_not_found(fake):
+    answer = requests.get(f"{fake.url}/api/v2/no-such-thing/", timeout=5)
+    assert answer.status_code == 404
+    assert answer.json() == {"detail": "Not found.", "summary": "Not found.", "status_code": 404}
+
+
+def test_fake_enforces_the_documented_request_schemas(provider, fake):
+    headers = provider._authorization({})
+    base = f"{fake.url}/api/v2"
+    missing = requests.post(f"{base}/requisitions/", json={"reference": "x"}, headers=headers, timeout=5)
+    assert missing.status_code == 400
+    assert missing.json() == {"redirect": ["This field is required."], "institution_id": ["This field is required."],
+                              "status_code": 400}
+    unknown = requests.post(f"{base}/agreements/enduser/", headers=headers, timeout=5,
+                            json={"institution_id": fake.institution_id, "days": 3})
+    assert unknown.status_code == 400 and unknown.json()["summary"] == "Unknown fields"
+    wrong_type = requests.post(f"{base}/agreements/enduser/", headers=headers, timeout=5,
+                               json={"institution_id": fake.institution_id, "max_historical_days": "90"})
+    assert wrong_type.status_code == 400 and "max_historical_days" in wrong_type.json()
+    too_long = requests.post(f"{base}/agreements/enduser/", headers=headers, timeout=5,
+                             json={"institution_id": fake.institution_id, "max_historical_days": 91})
+    assert too_long.status_code == 400
 
 
 def test_bank_down(provider, fake, tokens):

@@ -294,6 +294,7 @@ class TestSecretsAtAnAggregator(EncryptionKeys, TransactionCase):
         consent, url = consent_model._begin("gocardless", self.env.company, institution=self.institution)
         params = self.fake.consent(url)
         link = consent_model._from_callback(params["state"])._finish(params)
+        link.account_ids[:1]._link_to_journal()
         tokens = link._get_tokens()
         echoes = {
             "access token": (f"Invalid token {tokens['access']}", tokens["refresh"]),
@@ -301,7 +302,7 @@ class TestSecretsAtAnAggregator(EncryptionKeys, TransactionCase):
         }
         for what, (summary, request_id) in echoes.items():
             self.fake.fail_next(400, body={"summary": summary, "detail": summary, "status_code": 400},
-                                headers={"X-Request-Id": request_id}, path="/balances/")
+                                headers={"X-Request-Id": request_id}, path="/transactions/")
             with self.assertLogs("odoo", logging.INFO) as logs:
                 link.action_fetch_transactions()
             self.assertEqual(link.error_code, "provider_error", what)

@@ -64,6 +64,31 @@ class TestSynchronization(OnlineSyncCase):
             link.action_fetch_transactions()
         self.assertIn(late_id, self.lines_of(account).mapped("online_transaction_identifier"))
 
+    def test_transaction_booked_weeks_late_under_its_own_date_is_imported(self):
+        # The bank keeps some transactions pending for over two weeks, then books them on their original date.
+        with freeze_time(TODAY):
+            link = self.connect(volume=4, first_sync_date=TODAY - timedelta(days=30),
+                                bank_settings={"pending_days": 15})
+            account = link.account_ids.filtered("journal_id")
+            late_day = TODAY - timedelta(days=14)
+            page = link._get_provider().list_transactions(link._get_tokens(), account.provider_account_id, late_day)
+            late = {t.id for t in page.transactions if t.booking_date == late_day and not t.is_posted}
+        self.assertTrue(late)
+        self.assertEqual(account.pending_since, late_day)
+        with freeze_time(TODAY + timedelta(days=1)):
+            link._set_tokens(dict(link._get_tokens(), pending_days=17))
+            link.action_fetch_transactions()
+        self.assertEqual(account.pending_since, late_day, "still pending: the oldest pending date is kept")
+        imported = set(self.lines_of(account).mapped("online_transaction_identifier"))
+        self.assertFalse(late & imported)
+        with freeze_time(TODAY + timedelta(days=2)):
+            link._set_tokens(dict(link._get_tokens(), pending_days=2))
+            link.action_fetch_transactions()
+            self.assertImportedExactly(account, bank_posted_ids(link, account, TODAY - timedelta(days=30)))
+        imported = set(self.lines_of(account).mapped("online_transaction_identifier"))
+        self.assertLessEqual(late, imported, "booked 16 days late under its own date, still imported")
+        self.assertEqual(account.pending_since, TODAY + timedelta(days=1))
+
     def test_history_limit_is_clamped_with_a_message(self):
         link = self.connect(institution="sandbox_short", first_sync_date=date.today() - timedelta(days=200))
         account = link.account_ids.filtered("journal_id")
@@ -116,3 +141,18 @@ class TestSynchronization(OnlineSyncCase):
         self.assertEqual(link.account_ids, accounts)
         link.action_fetch_transactions()
         self.assertEqual(self.StatementLine.search([("online_account_id", "in", link.account_ids.ids)]), lines)
+
+    def test_accounts_given_new_ids_by_a_reconnection_keep_their_journal_and_lines(self):
+        link = self.connect(volume=2)
+        account = link.account_ids.filtered("journal_id")
+        lines = self.lines_of(account)
+        new_id = account.provider_account_id
+        # As the previous consent knew it: the renewal gives the same bank account another id.
+        account.provider_account_id = "previous-consent-id"
+        link.action_reconnect()
+        self.assertEqual(account.provider_account_id, new_id, "the account is re-keyed, not created again")
+        self.assertEqual(len(link.account_ids.filtered(lambda a: a.name == account.name)), 1)
+        self.assertEqual(account.content_match_until, account.last_sync)
+        link.action_fetch_transactions()
+        self.assertEqual(self.lines_of(account), lines, "nothing imported twice")
+        self.assertFalse(account.content_match_until)

@@ -74,6 +74,20 @@ class OnlineAccount(models.Model):
         string="Pending Transactions", readonly=True,
         help="Transactions the bank has not posted yet, or booked on a later date; they are imported then.",
     )
+    pending_since = fields.Date(
+        string="Pending Since", readonly=True,
+        help="Oldest date of the transactions still pending at the last synchronization: the next one reads "
+             "again from there, so that a transaction the bank books late under its original date is not lost.",
+    )
+    history_start = fields.Date(
+        string="Bank History Starts", readonly=True,
+        help="The first day the bank gave transactions for, when it gave less history than asked.",
+    )
+    content_match_until = fields.Date(
+        readonly=True,
+        help="After a reconnection: transactions up to this date that were imported under the ids of the "
+             "previous consent are recognised by their date, amount, counterparty and label.",
+    )
 
     _sql_constraints = [
         ("provider_account_unique", "unique(link_id, provider_account_id)",
@@ -106,10 +120,13 @@ class OnlineAccount(models.Model):
         self.ensure_one()
         today = fields.Date.today()
         changes = {}
-        posted, pending_count = self._fetch_bank_transactions(
-            provider, tokens, self._fetch_start_date(), unattended, changes=changes,
+        date_from = self._fetch_start_date()
+        posted, waiting, history_start = self._fetch_bank_transactions(
+            provider, tokens, date_from, unattended, changes=changes,
         )
         self._check_transactions(posted)
+        self._notify_history_start(date_from, history_start)
+        posted = self._recognise_reimported(posted, date_from)
         imported = 0
         statements = {}
         sync_time = fields.Datetime.now()
@@ -128,7 +145,13 @@ class OnlineAccount(models.Model):
                 self._refresh_planner_statistics()
                 analyze_at *= 2
         self._apply_bank_changes(changes, posted)
-        self.write({"last_sync": today, "last_sync_imported": imported, "pending_count": pending_count})
+        self.write({
+            "last_sync": today,
+            "last_sync_imported": imported,
+            "pending_count": len(waiting),
+            "pending_since": min((t.booking_date for t in waiting), default=False),
+            "content_match_until": False,
+        })
 
     def _synchronize_safely(self, provider, tokens, unattended):
         """Synchronize; return the error that stopped this account alone, if any.
@@ -162,33 +185,44 @@ class OnlineAccount(models.Model):
         self.link_id._commit()
 
     def _fetch_start_date(self):
-        """First booking date to ask the bank for, clamped to what the bank keeps."""
+        """First booking date to ask the bank for, clamped to what the bank keeps.
+
+        A synchronized account is read again from a few days before its last
+        synchronized date, or from the oldest transaction still pending then
+        (never before the first synchronization date nor what the bank keeps).
+        """
         today = fields.Date.today()
-        start = self.first_sync_date or today - timedelta(days=DEFAULT_HISTORY_DAYS)
+        first = self.first_sync_date or today - timedelta(days=DEFAULT_HISTORY_DAYS)
+        start = first
         if self.last_sync:
             start = max(start, self.last_sync - timedelta(days=OVERLAP_DAYS))
         limit = self.link_id.institution_max_history_days
-        if limit and start < today - timedelta(days=limit):
-            oldest = today - timedelta(days=limit)
+        oldest = limit and today - timedelta(days=limit)
+        if self.pending_since and self.last_sync:
+            start = min(start, max(self.pending_since, first, oldest or first))
+        if limit and start < oldest:
             self.link_id.message_post(body=_(
                 "%(bank)s only gives the last %(days)s days of history: transactions of %(account)s booked "
                 "before %(oldest)s could not be fetched. Import them from a bank statement file if you need them.",
                 bank=self.link_id.name, days=limit, account=self.name, oldest=oldest,
             ))
+            self.history_start = oldest
             start = oldest
         return start
 
     def _fetch_bank_transactions(self, provider, tokens, date_from, unattended, changes=None):
-        """Return the posted transactions (unique ids, sorted by date) and the number of pending ones.
+        """Return the posted transactions (unique ids, sorted by date), the waiting ones, and the
+        first day of the bank's history when it gave less than asked (else None).
 
-        Transactions booked after today are held back like pending ones: the
-        run on or after their booking date imports them. Listings read by
-        changes start where the last run ended; ``changes`` collects their
-        modified and removed ids and the cursor to resume from.
+        Transactions booked after today wait like pending ones: the run on or
+        after their booking date imports them. Listings read by changes start
+        where the last run ended; ``changes`` collects their modified and
+        removed ids and the cursor to resume from.
         """
         today = fields.Date.today()
         posted = {}
-        waiting = set()
+        waiting = {}
+        history_start = None
         cursor = self._resume_cursor()
         while True:
             page = provider.list_transactions(
@@ -196,28 +230,83 @@ class OnlineAccount(models.Model):
             )
             if changes is not None:
                 self._collect_bank_changes(page, changes)
-            self._tell_history_start(page.history_start, date_from)
             for transaction in page.transactions:
                 if transaction.is_posted and transaction.booking_date <= today:
                     posted.setdefault(transaction.id, transaction)
                 else:
-                    waiting.add(transaction.id)
+                    waiting.setdefault(transaction.id, transaction)
+            history_start = page.history_start or history_start
             if not page.next_cursor:
                 break
             if page.next_cursor == cursor:
                 raise MalformedResponse(_("The bank returned the same page twice; the synchronization stopped."))
             cursor = page.next_cursor
-        return sorted(posted.values(), key=lambda t: (t.booking_date, t.id)), len(waiting - posted.keys())
+        waiting = [transaction for key, transaction in waiting.items() if key not in posted]
+        return sorted(posted.values(), key=lambda t: (t.booking_date, t.id)), waiting, history_start
 
-    def _tell_history_start(self, history_start, date_from):
-        """Say in the chatter from which date the bank really gave history, when it gave less than asked."""
+    def _notify_history_start(self, date_from, history_start):
+        """Say once from which date the bank really gave history, when it is later than asked.
+
+        Not again when the start told before is the same give or take a day
+        (banks count today in or out of their "last N days").
+        """
         if not history_start or history_start <= date_from:
             return
+        if self.history_start and abs(history_start - self.history_start) <= timedelta(days=1):
+            return
+        self.history_start = history_start
         self.link_id.message_post(body=_(
-            "%(bank)s gave less history than asked for %(account)s: transactions start on %(start)s, not on "
-            "%(asked)s. Import the older ones from a bank statement file if you need them.",
+            "%(bank)s gave less history than asked for %(account)s: transactions start on %(start)s only, not "
+            "from %(asked)s, as the bank keeps no older history for this connection. Import older transactions "
+            "from a bank statement file if you need them.",
             bank=self.link_id.name, account=self.name, start=history_start, asked=date_from,
         ))
+
+    def _recognise_reimported(self, transactions, date_from):
+        """Drop the transactions already imported under the id of a previous consent.
+
+        Some ids do not survive a reconnection (GoCardless' ``internalTransactionId``
+        is unique within one account id only). Up to ``content_match_until``, a
+        transaction unknown by id that has the date, amount, counterparty and
+        label of a line whose id the bank no longer reports is that line: the
+        line takes the new id, so that later runs recognise it by id.
+        """
+        if not self.content_match_until:
+            return transactions
+        candidates = [t for t in transactions if t.booking_date <= self.content_match_until]
+        new_ids = {t.id for t in self._filter_new(candidates)}
+        if not new_ids:
+            return transactions
+        reported = [t.id for t in transactions]
+        orphans = self.env["account.bank.statement.line"].search([
+            ("online_account_id", "=", self.id),
+            ("date", ">=", date_from),
+            ("date", "<=", self.content_match_until),
+            ("online_transaction_identifier", "not in", reported),
+        ], order="id")
+        by_content = {}
+        for line in orphans:
+            by_content.setdefault(self._content_key(line.date, line.amount, line.partner_name, line.payment_ref),
+                                  []).append(line)
+        matched = {}
+        for transaction in candidates:
+            if transaction.id not in new_ids:
+                continue
+            lines = by_content.get(self._content_key(*self._line_content(transaction)))
+            if lines:
+                matched[transaction.id] = lines.pop(0)
+        for identifier, line in matched.items():
+            line.online_transaction_identifier = identifier
+        return [t for t in transactions if t.id not in matched]
+
+    def _content_key(self, day, amount, counterparty, label):
+        return day, self.currency_id.round(float(amount)), counterparty or "", label or ""
+
+    @staticmethod
+    def _line_content(transaction):
+        """Date, amount, counterparty and label of the statement line ``transaction`` becomes."""
+        return (transaction.booking_date, transaction.amount, transaction.counterparty_name,
+                transaction.label or transaction.counterparty_name or "/")
 
     def _check_transactions(self, transactions):
         """Refuse the whole import when one transaction cannot be recorded exactly.
@@ -274,7 +363,7 @@ class OnlineAccount(models.Model):
             vals = {
                 "journal_id": journal.id,
                 "date": transaction.booking_date,
-                "payment_ref": transaction.label or transaction.counterparty_name or "/",
+                "payment_ref": self._line_content(transaction)[3],
                 "amount": float(transaction.amount),
                 "partner_name": transaction.counterparty_name or False,
                 "account_number": transaction.counterparty_account or False,

@@ -1,4 +1,5 @@
 import logging
+import re
 import secrets
 from contextlib import contextmanager
 from datetime import timedelta
@@ -8,6 +9,7 @@ from psycopg2.extensions import TRANSACTION_STATUS_INERROR
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
+from odoo.http import request
 from odoo.tools import SQL
 
 from ..providers import MFARequired, ProviderError, ReauthRequired, get_provider, provider_selection
@@ -190,7 +192,7 @@ class OnlineLink(models.Model):
         self._check_manager()
         self.ensure_one()
         try:
-            self._fetch_accounts()
+            self._fetch_accounts(balances=False)
         except ProviderError as error:
             self._handle_sync_error(error)
             return self._sync_result_notification(self)
@@ -214,7 +216,9 @@ class OnlineLink(models.Model):
         for link in self.filtered(lambda link: link.state != "disconnected"):
             error = link._revoke_at_provider()
             link._set_tokens({})
-            link.write({"state": "disconnected", "auto_sync": False})
+            link.sudo().write({
+                "state": "disconnected", "auto_sync": False, "error_code": False, "error_message": False,
+            })
             link.message_post(body=_(
                 "Disconnected from %(bank)s. Imported statements are kept; create a new connection to synchronize again.",
                 bank=link.name,
@@ -305,13 +309,16 @@ class OnlineLink(models.Model):
             # The user has just been through the bank's consent and security steps.
             self.sandbox_scenario = "normal"
         self._clear_error()
-        self.message_post(body=self._consent_message(mode))
         try:
-            # A new consent may give the same bank accounts new ids: their journals follow them now.
-            self._fetch_accounts()
+            # Re-key the accounts a new consent gave new ids to, before the next synchronization.
+            self._fetch_accounts(balances=False)
         except ProviderError as error:
             _logger.info("Reading the accounts of online link %s after its renewal failed: %s", self.id,
                          self._scrub(error.message, self._known_secrets()))
+        for account in self.sudo().account_ids.filtered("last_sync"):
+            # Transaction ids may not survive the new consent: recognise what is already imported.
+            account.content_match_until = account.last_sync
+        self.message_post(body=self._consent_message(mode))
         remaining = self._get_provider().renewals_remaining(self._get_tokens())
         if remaining:
             self.message_post(body=_(
@@ -334,7 +341,7 @@ class OnlineLink(models.Model):
         })
         link._set_tokens(tokens)
         try:
-            accounts = link._fetch_accounts()
+            accounts = link._fetch_accounts(balances=False)
         except ProviderError as error:
             message = link._scrub(error.message, link._known_secrets())
             raise UserError(_("The accounts cannot be read: %(error)s", error=message)) from None
@@ -377,23 +384,23 @@ class OnlineLink(models.Model):
 
     # accounts ----------------------------------------------------------------
 
-    def _fetch_accounts(self):
-        """Create the online accounts the bank reports and we do not know yet; update balances."""
+    def _fetch_accounts(self, balances=True, provider=None):
+        """Create the online accounts the bank reports and we do not know yet; update balances.
+
+        ``balances=False`` lets the aggregator skip the balance calls the bank counts.
+        """
         self.ensure_one()
-        provider = self._get_provider()
-        bank_accounts = provider.list_accounts(self._refresh_tokens(provider))
+        provider = provider or self._get_provider()
+        bank_accounts = provider.list_accounts(self._refresh_tokens(provider), balances=balances)
         known = {account.provider_account_id: account for account in self.account_ids}
-        reported = {bank_account.id for bank_account in bank_accounts}
+        known.update(self._match_renamed_accounts(bank_accounts, known))
         new_vals = []
         for bank_account in bank_accounts:
-            vals = {
-                "name": bank_account.name,
-                "account_number": bank_account.number,
-                "balance": bank_account.balance,
-            }
-            account = known.get(bank_account.id) or self._account_renamed_to(bank_account, known, reported)
-            if account:
-                account.write(vals)
+            vals = {"name": bank_account.name, "account_number": bank_account.number}
+            if bank_account.balance is not None:
+                vals["balance"] = bank_account.balance
+            if bank_account.id in known:
+                known[bank_account.id].write(vals)
                 continue
             currency = self.env["res.currency"].with_context(active_test=False).search(
                 [("name", "=", bank_account.currency)], limit=1,
@@ -403,27 +410,32 @@ class OnlineLink(models.Model):
             new_vals.append(dict(vals, link_id=self.id, provider_account_id=bank_account.id, currency_id=currency.id))
         return self.env["online.account"].create(new_vals)
 
-    @staticmethod
-    def _account_renamed_to(bank_account, known, reported):
-        """The account the bank now reports under a new id, after a new consent at the aggregator.
+    def _match_renamed_accounts(self, bank_accounts, known):
+        """Map the bank's new account ids onto the accounts that the bank no longer reports.
 
-        It is the only known account the bank no longer reports with the same
-        number and currency; it takes the new id and keeps its journal and lines.
+        A new consent may give an account a new id when the bank shares no
+        stable number for it: the same number (or, without one, the same name)
+        in the same currency is the same account, which keeps its journal and
+        lines and is re-keyed to the new id.
         """
-        if not bank_account.number:
-            return None
-        gone = [
-            account for provider_id, account in known.items()
-            if provider_id not in reported and account.account_number == bank_account.number
-            and account.currency_id.name == bank_account.currency
-        ]
-        if len(gone) != 1:
-            return None
-        account = gone[0]
-        del known[account.provider_account_id]
-        account.sudo().provider_account_id = bank_account.id
-        known[bank_account.id] = account
-        return account
+        reported = {bank_account.id for bank_account in bank_accounts}
+        gone = [account for key, account in known.items() if key not in reported]
+        matched = {}
+        for bank_account in bank_accounts:
+            if bank_account.id in known or not gone:
+                continue
+            same = [account for account in gone if account.currency_id.name == bank_account.currency and (
+                account.account_number == bank_account.number if bank_account.number or account.account_number
+                else account.name == bank_account.name)]
+            if len(same) == 1:
+                account = same[0]
+                gone.remove(account)
+                account.sudo().write({
+                    "provider_account_id": bank_account.id,
+                    "content_match_until": account.last_sync,
+                })
+                matched[bank_account.id] = account
+        return matched
 
     # synchronization ---------------------------------------------------------
 
@@ -480,14 +492,20 @@ class OnlineLink(models.Model):
         self.sudo().last_attempt = fields.Datetime.now()
         to_sync = (accounts or self.account_ids) & self.account_ids.filtered("journal_ids")
         provider = self._get_provider()
+        provider.psu = None if unattended else self._present_user()
+        needs_balances = False
         try:
             tokens = self._refresh_tokens(provider)
             account_errors = []
             for account in to_sync:
+                # Balances change only with new booked transactions; a first import needs them too.
+                first_sync = not account.last_sync
                 error = account._synchronize_safely(provider, tokens, unattended)
                 if error:
                     account_errors.append(error)
-            self._fetch_accounts()
+                elif first_sync or account.last_sync_imported:
+                    needs_balances = True
+            self._fetch_accounts(balances=needs_balances, provider=provider)
         except ProviderError as error:
             self._handle_sync_error(error)
             return False
@@ -498,6 +516,28 @@ class OnlineLink(models.Model):
         self.sudo().last_refresh = fields.Datetime.now()
         return True
 
+    @api.model
+    def _present_user(self):
+        """The HTTP details of the user who clicked, for aggregators that tell the bank a user is present.
+
+        None outside an HTTP request (the scheduled action): the bank then counts
+        the call among its few unattended refreshes a day.
+        """
+        if not request:
+            return None
+        http_request = request.httprequest
+        headers = http_request.headers
+        details = {
+            "ip_address": http_request.remote_addr,
+            "user_agent": headers.get("User-Agent"),
+            "referer": headers.get("Referer"),
+            "accept": headers.get("Accept"),
+            "accept_charset": headers.get("Accept-Charset"),
+            "accept_encoding": headers.get("Accept-Encoding"),
+            "accept_language": headers.get("Accept-Language"),
+        }
+        return {key: value for key, value in details.items() if value}
+
     def _clear_error(self):
         for link in self.filtered("error_code"):
             link.message_post(body=_("Synchronization with %(bank)s works again.", bank=link.name))
@@ -506,7 +546,6 @@ class OnlineLink(models.Model):
     def _handle_sync_error(self, error):
         """Record a failure on the link; tell the user once per streak of the same error."""
         self.ensure_one()
-        reference = self._new_reference()
         if isinstance(error, (ReauthRequired, MFARequired)):
             state = "action_required"
         else:
@@ -515,26 +554,34 @@ class OnlineLink(models.Model):
         known_secrets = self._known_secrets()
         message = self._scrub(error.message, known_secrets)
         request_id = self._scrub(error.request_id, known_secrets)
+        # The same error again (a transient one whatever its wording): the streak goes on under its reference.
+        repeated = self.error_code == error.code and (error.transient or self.error_message == message)
+        reference = self.error_reference if repeated and self.error_reference else self._new_reference()
         _logger.warning(
             "Online synchronization of link %s failed (%s, reference %s, provider request %s): %s",
             self.id, error.code, reference, request_id or "-", message,
         )
-        repeated = self.error_code == error.code
         self.sudo().write({
             "state": state,
             "error_code": error.code,
             "error_message": message,
             "error_reference": reference,
         })
-        if repeated and error.transient:
+        if error.code == "invalid_configuration" and getattr(error, "credentials_rejected", True):
+            self.env["online.sync.event"]._record(self.company_id, "invalid_credentials", link=self, detail=message)
+        if repeated:
             return
         reference_text = _("Reference: %(reference)s", reference=reference)
         if request_id:
             reference_text += " " + _("(provider request %(id)s)", id=request_id)
-        body = Markup("<p><b>%s</b></p><p>%s</p><p>%s</p>") % (message, self._error_advice(error), reference_text)
+        advice = self._error_advice_beyond(error, message)
+        body = Markup("<p><b>%s</b></p><p>%s</p><p>%s</p>") % (message, advice, reference_text)
         self.message_post(body=body)
-        if error.code == "invalid_configuration" and getattr(error, "credentials_rejected", True):
-            self.env["online.sync.event"]._record(self.company_id, "invalid_credentials", link=self, detail=message)
+
+    def _error_advice_beyond(self, error, message):
+        """The advice on ``error`` without the sentences ``message`` already says."""
+        sentences = re.split(r"(?<=[.!?])\s+", self._error_advice(error))
+        return " ".join(sentence for sentence in sentences if sentence.strip(" .") not in message)
 
     def _error_advice(self, error):
         if getattr(error, "update_credentials", False):
@@ -547,7 +594,7 @@ class OnlineLink(models.Model):
                 "dashboard or Fetch Transactions here."
             ),
             "rate_limited": _("The bank limits how often it can be refreshed. The next run will try again."),
-            "institution_unavailable": _("The bank is temporarily unavailable. The next run will try again."),
+            "institution_unavailable": _("The next run will try again."),
             "invalid_configuration": _(
                 "The connector settings are wrong: check them in Accounting settings, then click Fetch Transactions."
             ),

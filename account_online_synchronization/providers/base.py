@@ -24,6 +24,9 @@ class Provider:
 
     def __init__(self, config=None):
         self.config = dict(config or {})
+        #: The HTTP details of the user present (``ip_address``, ``user_agent``, ``accept``...), set by
+        #: the caller for a synchronization a user started; None for an unattended one.
+        self.psu = None
 
     @property
     def base_url(self):
@@ -97,8 +100,12 @@ class Provider:
         """
         return tokens
 
-    def list_accounts(self, tokens):
-        """Return the accounts of the connection."""
+    def list_accounts(self, tokens, balances=True):
+        """Return the accounts of the connection.
+
+        With ``balances=False`` a connector whose bank counts balance calls
+        against a daily quota leaves ``Account.balance`` None instead.
+        """
         raise NotImplementedError
 
     def list_transactions(self, tokens, account_id, date_from, cursor=None, unattended=False):

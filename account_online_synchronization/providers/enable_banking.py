@@ -7,6 +7,11 @@ is a *session*, created from the authorization code the bank returns after
 are new, so accounts are identified by their IBAN (or Enable Banking's
 ``identification_hash``) and the tokens map those stable ids to the current
 ``uid``.
+
+When a user starts the synchronization, the data calls carry the user's
+details as PSU headers (``Psu-Ip-Address``, ``Psu-User-Agent`` and those the
+bank lists in ``required_psu_headers``): the bank then does not count them
+among its few unattended refreshes a day. Scheduled runs send none.
 """
 import base64
 import dataclasses
@@ -64,10 +69,26 @@ CONFIG_ERRORS = frozenset({
 })
 UNAVAILABLE_ERRORS = frozenset({"ASPSP_ERROR", "ASPSP_TIMEOUT"})
 CODE_ERRORS = frozenset({"EXPIRED_AUTHORIZATION_CODE", "WRONG_AUTHORIZATION_CODE", "ALREADY_AUTHORIZED"})
+#: PSU header -> key of ``Provider.psu``; the first two are sent whenever a user is present.
+PSU_HEADERS = {
+    "Psu-Ip-Address": "ip_address",
+    "Psu-User-Agent": "user_agent",
+    "Psu-Referer": "referer",
+    "Psu-Accept": "accept",
+    "Psu-Accept-Charset": "accept_charset",
+    "Psu-Accept-Encoding": "accept_encoding",
+    "Psu-Accept-Language": "accept_language",
+    "Psu-Geo-Location": "geo_location",
+}
+ALWAYS_SENT_PSU_HEADERS = ("Psu-Ip-Address", "Psu-User-Agent")
 
 
 class _TokenRefused(InvalidConfiguration):
     """The API refused the application JWT (wrong key, unknown application or expired token)."""
+
+
+class _PsuHeadersRefused(ProviderError):
+    """The bank wants other PSU headers than those sent."""
 
 
 class _WrongPeriod(ProviderError):
@@ -137,12 +158,24 @@ class EnableBankingProvider(Provider):
                                           error_handler=self._raise_error, session=session)
         return self._http
 
-    def _call(self, method, path, **kwargs):
-        """Send a signed request; a refused JWT that was not new is signed again once."""
+    def _call(self, method, path, psu_headers=None, **kwargs):
+        """Send a signed request; a refused JWT that was not new is signed again once.
+
+        When the bank refuses the PSU headers sent (a connection made before the
+        bank listed more of them), the call is repeated as an unattended one.
+        """
+        if psu_headers:
+            try:
+                return self._signed_call(method, path, psu_headers, **kwargs)
+            except _PsuHeadersRefused:
+                _logger.info("The bank refused the PSU headers sent; calling again without them.")
+        return self._signed_call(method, path, None, **kwargs)
+
+    def _signed_call(self, method, path, psu_headers, **kwargs):
         client = self._client()
         reused = self._jwt is not None
         for attempt in (1, 2):
-            headers = {"Authorization": f"Bearer {self._token()}", "Accept": "application/json"}
+            headers = dict(psu_headers or {}, Authorization=f"Bearer {self._token()}", Accept="application/json")
             try:
                 return client.request(method, path, headers=headers, **kwargs)
             except _TokenRefused:
@@ -195,6 +228,8 @@ class EnableBankingProvider(Provider):
                               request_id=request_id)
         if error in UNAVAILABLE_ERRORS or response.status >= 500:
             raise InstitutionUnavailable("The bank is temporarily unavailable.", request_id=request_id)
+        if error == "PSU_HEADER_NOT_PROVIDED":
+            raise _PsuHeadersRefused("The bank asked for other details of the user present.", request_id=request_id)
         if error == "WRONG_TRANSACTIONS_PERIOD":
             raise _WrongPeriod("The bank refused the requested period.", request_id=request_id)
         if error in CODE_ERRORS:
@@ -261,6 +296,7 @@ class EnableBankingProvider(Provider):
             "state": body["state"],
             "authorization_id": response.payload.get("authorization_id"),
             "requested_valid_until": body["access"]["valid_until"],
+            "required_psu_headers": [h for h in aspsp.get("required_psu_headers") or [] if isinstance(h, str)],
         })
 
     def complete_connection(self, institution_id, params, tokens=None):
@@ -287,6 +323,7 @@ class EnableBankingProvider(Provider):
             "valid_until": valid_until,
             "aspsp": {"name": aspsp.get("name"), "country": aspsp.get("country")},
             "accounts": self._match_accounts(accounts, tokens.get("accounts") or {}, request_id),
+            "required_psu_headers": tokens.get("required_psu_headers") or [],
         }
         old_session = tokens.get("session_id")
         if old_session and old_session != session_id:
@@ -355,11 +392,11 @@ class EnableBankingProvider(Provider):
             raise ReauthRequired("This connection has no consent at Enable Banking: reconnect the bank.")
         return tokens.get("accounts") or {}
 
-    def list_accounts(self, tokens):
-        """The accounts shared in the session, with their closing balance."""
+    def list_accounts(self, tokens, balances=True):
+        """The accounts shared in the session, with their closing balance when ``balances`` is True."""
         accounts = []
         for account_id, entry in self._accounts(tokens).items():
-            balance, balance_currency = self._balance(entry["uid"])
+            balance, balance_currency = self._balance(entry["uid"], tokens) if balances else (None, "")
             currency = entry["currency"] or balance_currency
             if not currency:
                 raise MalformedResponse("Enable Banking sent an account without currency.")
@@ -373,8 +410,8 @@ class EnableBankingProvider(Provider):
             ))
         return accounts
 
-    def _balance(self, uid):
-        response = self._call("GET", f"/accounts/{uid}/balances")
+    def _balance(self, uid, tokens):
+        response = self._call("GET", f"/accounts/{uid}/balances", psu_headers=self._psu_headers(tokens))
         balances = require(response.payload, "balances", request_id=response.request_id)
         if not isinstance(balances, list):
             raise MalformedResponse("Enable Banking sent an invalid balance list.", request_id=response.request_id)
@@ -389,26 +426,28 @@ class EnableBankingProvider(Provider):
     def list_transactions(self, tokens, account_id, date_from, cursor=None, unattended=False):
         """One page of transactions from ``date_from``; the cursor carries the API's ``continuation_key``.
 
-        No PSU headers are sent: the connector never knows the user's browser
-        details, so every call counts as an unattended one for the bank.
+        When the bank refuses the period, the listing falls back to
+        ``strategy=longest``; the last page's ``history_start`` then says from
+        which day the bank gave transactions.
         """
         entry = self._accounts(tokens).get(account_id)
         if not entry:
             raise ReauthRequired("This account is no longer part of the bank connection: reconnect the bank.")
-        state = json.loads(cursor) if cursor else {"strategy": "default", "seen": {}}
+        state = json.loads(cursor) if cursor else {"strategy": "default", "seen": {}, "oldest": None}
         if date_from > date.today():
             return TransactionPage([], None)
         params = {"date_from": date_from.isoformat()}
         if state.get("continuation_key"):
             params["continuation_key"] = state["continuation_key"]
         path = f"/accounts/{entry['uid']}/transactions"
+        psu_headers = {} if unattended else self._psu_headers(tokens)
         try:
-            response = self._fetch(path, params, state["strategy"])
+            response = self._fetch(path, params, state["strategy"], psu_headers)
         except _WrongPeriod:
             if cursor or state["strategy"] == "longest":
                 raise
             state["strategy"] = "longest"
-            response = self._fetch(path, params, state["strategy"])
+            response = self._fetch(path, params, state["strategy"], psu_headers)
         payload, request_id = response.payload, response.request_id
         rows = require(payload, "transactions", request_id=request_id)
         if not isinstance(rows, list):
@@ -419,16 +458,31 @@ class EnableBankingProvider(Provider):
                 transaction = self._transaction(raw, state["seen"])
                 if transaction and transaction.booking_date >= date_from:
                     transactions.append(transaction)
+        if state["strategy"] == "longest":
+            days = [t.booking_date.isoformat() for t in transactions] + [state.get("oldest") or "9999-12-31"]
+            state["oldest"] = min(days)
         next_key = payload.get("continuation_key")
         if next_key and next_key == state.get("continuation_key"):
             raise MalformedResponse("Enable Banking repeated the same page of transactions.", request_id=request_id)
         next_cursor = json.dumps(dict(state, continuation_key=next_key)) if next_key else None
-        return TransactionPage(transactions, next_cursor)
+        history_start = None
+        if not next_cursor and state["strategy"] == "longest" and state["oldest"] < "9999":
+            history_start = date.fromisoformat(state["oldest"])
+        return TransactionPage(transactions, next_cursor, history_start=history_start)
 
-    def _fetch(self, path, params, strategy):
+    def _fetch(self, path, params, strategy, psu_headers):
         if strategy != "default":
             params = dict(params, strategy=strategy)
-        return self._call("GET", path, params=params)
+        return self._call("GET", path, psu_headers=psu_headers, params=params)
+
+    def _psu_headers(self, tokens):
+        """The PSU headers of the user present: the two always sent and those the bank requires; none unattended."""
+        if not self.psu:
+            return {}
+        required = (tokens or {}).get("required_psu_headers") or ()
+        wanted = set(ALWAYS_SENT_PSU_HEADERS) | {name.title() for name in required}
+        return {name: str(self.psu[key]) for name, key in PSU_HEADERS.items()
+                if name.title() in wanted and self.psu.get(key)}
 
     def _transaction(self, raw, seen):
         """A ``Transaction`` from the API's dict, or None for a cancelled or rejected one."""

@@ -13,7 +13,9 @@ The transactions endpoint has no pagination: one call returns the whole
 window, booked and pending rows in two lists. Banks allow as few as four
 successful calls a day per account and scope, so each synchronization makes
 one transactions call per account and never asks for account details again
-after the consent.
+after the consent; balances are read only when the caller needs them. A
+bank-quota 429 whose reset header says hours is reported at once with the
+time the quota resets, never retried within seconds.
 """
 import hashlib
 import json
@@ -216,15 +218,19 @@ class GoCardlessProvider(Provider):
 
     # data -----------------------------------------------------------------
 
-    def list_accounts(self, tokens):
-        """Return the shared accounts with their booked balance (None when the bank's daily quota is used up)."""
+    def list_accounts(self, tokens, balances=True):
+        """Return the shared accounts with their booked balance.
+
+        The balance is None when not asked for or when the bank's daily quota is used up.
+        """
         accounts = []
         for key, info in self._accounts(tokens).items():
+            balance, balance_currency = None, ""
             try:
-                balance, balance_currency = self._balance(tokens, info)
+                if balances:
+                    balance, balance_currency = self._balance(tokens, info)
             except RateLimited:
                 _logger.info("GoCardless balance quota reached for one account; balance left unchanged.")
-                balance, balance_currency = None, ""
             currency = info.get("currency") or balance_currency
             if not currency:
                 raise MalformedResponse("GoCardless gave no currency for an account.")
@@ -245,6 +251,7 @@ class GoCardlessProvider(Provider):
             raise ReauthRequired("This account is no longer shared with GoCardless. Reconnect and select it.")
         # The agreement covers ``max_historical_days`` days, today included.
         oldest = date.today() - timedelta(days=int(tokens.get("max_historical_days") or DEFAULT_DAYS) - 1)
+        history_start = oldest if date_from < oldest else None
         answer = self._call("GET", f"accounts/{info['uid']}/transactions/", tokens,
                             params={"date_from": max(date_from, oldest).isoformat()})
         request_id = answer.request_id
@@ -263,7 +270,7 @@ class GoCardlessProvider(Provider):
                     raise MalformedResponse(error.message, request_id=request_id) from None
                 if transaction.booking_date >= date_from:
                     transactions.append(transaction)
-        return TransactionPage(transactions, None)
+        return TransactionPage(transactions, None, history_start=history_start)
 
     # authentication ---------------------------------------------------------
 
@@ -317,7 +324,8 @@ class GoCardlessProvider(Provider):
 
     def _client(self):
         if self._http is None:
-            self._http = self.http_client(request_id_header=self.REQUEST_ID_HEADER, error_handler=self._error)
+            self._http = self.http_client(request_id_header=self.REQUEST_ID_HEADER, error_handler=self._error,
+                                          wait_reader=self._wait)
         return self._http
 
     def _call(self, method, path, tokens, **kwargs):
@@ -358,11 +366,13 @@ class GoCardlessProvider(Provider):
                                  "Please reconnect.", request_id=request_id)
         if status == 429:
             institution = "institution" in text
-            raise RateLimited(
-                "The bank's daily limit of synchronizations is reached." if institution
-                else "GoCardless limits how often it can be called.",
-                retry_after=self._retry_after(response, text, institution), request_id=request_id,
-            )
+            retry_after = self._retry_after(response, text, institution)
+            message = ("The bank's daily limit of synchronizations is reached." if institution
+                       else "GoCardless limits how often it can be called.")
+            if retry_after and retry_after > 60:
+                reset = (_now() + timedelta(seconds=retry_after)).strftime("%Y-%m-%d %H:%M")
+                message += f" It resets at {reset} UTC; the first synchronization after that will try again."
+            raise RateLimited(message, retry_after=retry_after, request_id=request_id)
         if status >= 500:
             raise InstitutionUnavailable("The bank or GoCardless is temporarily unavailable.", request_id=request_id)
         if not summary:
@@ -371,6 +381,12 @@ class GoCardlessProvider(Provider):
                             if isinstance(value, dict) and value.get("summary")), "")
         message = f"GoCardless refused the request (HTTP {status}){': ' + summary[:80] if summary else ''}."
         raise (_NotFound if status == 404 else ProviderError)(message, request_id=request_id)
+
+    def _wait(self, response):
+        """Seconds until a refused call may succeed (the bank's quota reset on a bank-quota 429)."""
+        payload = response.payload if isinstance(response.payload, dict) else {}
+        text = f"{payload.get('summary') or ''} {payload.get('detail') or ''}".lower()
+        return self._retry_after(response, text, "institution" in text)
 
     @staticmethod
     def _retry_after(response, text, institution):

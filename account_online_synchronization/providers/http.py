@@ -2,7 +2,9 @@
 
 Every call has a timeout. Calls that are safe to repeat are retried with an
 exponential backoff on 429 and 5xx answers and on network failures (answers
-cut off midway included), honouring ``Retry-After``. Answers are decoded with
+cut off midway included), honouring ``Retry-After`` (or the aggregator's own
+reset header) when the wait is short: a quota that resets in hours is
+reported at once, never retried within seconds. Answers are decoded with
 ``Decimal`` for JSON numbers. Request bodies, headers and query strings are
 never logged: they carry secrets.
 """
@@ -45,7 +47,7 @@ class HttpClient:
     """
 
     def __init__(self, base_url, *, timeout=30.0, retries=3, backoff=0.5, max_wait=30.0,
-                 request_id_header=None, cert=None, error_handler=None, session=None):
+                 request_id_header=None, cert=None, error_handler=None, session=None, wait_reader=None):
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
         self.retries = retries
@@ -55,6 +57,8 @@ class HttpClient:
         self.cert = cert
         self.error_handler = error_handler
         self.session = session or requests.Session()
+        #: ``wait_reader(response)``: seconds until a refused call may succeed, or None when unknown.
+        self.wait_reader = wait_reader or self.retry_after
 
     def url(self, path):
         """The absolute URL of ``path`` (absolute URLs are kept as they are)."""
@@ -97,10 +101,11 @@ class HttpClient:
             response = self._decode(raw, expect_json and raw.ok)
             if response.ok:
                 return response
-            if response.status in RETRY_STATUSES and not last:
+            wait = self.wait_reader(response) if response.status in RETRY_STATUSES and not last else None
+            if response.status in RETRY_STATUSES and not last and (wait is None or wait <= self.max_wait):
                 _logger.info("%s %s: HTTP %s, attempt %s/%s",
                              method, self._log_path(url), response.status, attempt, attempts)
-                self._sleep(attempt, self.retry_after(response))
+                self._sleep(attempt, wait)
                 continue
             self._raise(response)
         raise AssertionError("unreachable")

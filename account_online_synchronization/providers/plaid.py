@@ -344,7 +344,7 @@ class PlaidProvider(Provider):
             tokens, "access_token", "This connection has no consent at Plaid: reconnect this bank.",
         )
 
-    def list_accounts(self, tokens):
+    def list_accounts(self, tokens, balances=True):
         """The Item's accounts with their current balance (positive = money held)."""
         payload, request_id = self._post("/accounts/get", {"access_token": self._access_token(tokens)})
         accounts = []

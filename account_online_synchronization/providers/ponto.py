@@ -463,7 +463,7 @@ class PontoProvider(Provider):
 
     # data --------------------------------------------------------------------
 
-    def list_accounts(self, tokens):
+    def list_accounts(self, tokens, balances=True):
         """The accounts shared with the application, with their current balance."""
         accounts = []
         for item in self._accounts(tokens):

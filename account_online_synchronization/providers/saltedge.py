@@ -263,7 +263,7 @@ class SaltEdgeProvider(Provider):
 
     # data -------------------------------------------------------------------
 
-    def list_accounts(self, tokens):
+    def list_accounts(self, tokens, balances=True):
         """Return the accounts of the connection."""
         connection_id = self._connection_id(tokens)
         self._check_connection(*self._connection(connection_id))

@@ -120,7 +120,7 @@ class SandboxProvider(Provider):
 
     # data -----------------------------------------------------------------
 
-    def list_accounts(self, tokens):
+    def list_accounts(self, tokens, balances=True):
         self._check_scenario(tokens, unattended=False)
         connection_id = self._connection_id(tokens)
         opened_on = date.fromisoformat(tokens.get("opened_on") or date.today().isoformat())
@@ -199,7 +199,8 @@ class SandboxProvider(Provider):
             return []
         rng = random.Random(f"{account_id}:{day.isoformat()}")
         volume = int(tokens.get("daily_volume") or 3)
-        pending_from = date.today() - timedelta(days=PENDING_DAYS - 1)
+        # ``pending_days`` lets a demo show a bank that books some transactions weeks late.
+        pending_from = date.today() - timedelta(days=int(tokens.get("pending_days") or PENDING_DAYS) - 1)
         transactions = []
         for index in range(rng.randint(0, 2 * volume)):
             name, country, label, sign, low, high, foreign = rng.choice(COUNTERPARTIES)

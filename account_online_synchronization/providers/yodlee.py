@@ -256,7 +256,7 @@ class YodleeProvider(Provider):
 
     # data -----------------------------------------------------------------
 
-    def list_accounts(self, tokens):
+    def list_accounts(self, tokens, balances=True):
         """The bank and card accounts of the connection."""
         self._check_status(self._provider_account(tokens))
         params = {"providerAccountId": self._provider_account_id(tokens)}

@@ -1,10 +1,27 @@
-"""A fake Enable Banking API: JWT-signed calls, sessions, accounts and paged transactions.
+"""A fake Enable Banking API (AIS part), built from Enable Banking's published reference.
 
-The fake checks every call's RS256 JWT against the public key of the
-application it generated, answers in Enable Banking's JSON formats and error
-model (``{"code", "message", "error"}``), pages transactions with a
-``continuation_key`` and hosts the bank's consent page, which redirects to the
-``redirect_url`` with ``state`` and ``code``.
+Sources:
+- Enable Banking API reference, https://enablebanking.com/docs/api/reference/ (endpoints ``/aspsps``,
+  ``/auth``, ``/sessions``, ``/accounts/{uid}/balances``, ``/accounts/{uid}/transactions`` with
+  ``date_from``, ``continuation_key`` and ``strategy``; the ``ASPSP`` fields ``psu_types``,
+  ``maximum_consent_validity``, ``required_psu_headers``; the ``Psu-*`` request headers; the
+  ``ErrorResponse`` body ``{code, message, error, detail}`` and its error codes), as summarised with
+  sources in the project's provider sheet; error codes and enumerations cross-checked with the
+  public Go client github.com/marefr/enablebankinggo (``errors.go``, ``enumerations.go``).
+- https://enablebanking.com/docs/api/sandbox and the FAQ (sandbox applications, unattended access).
+- JWT rules: RS256, ``kid`` = application id, ``iss`` enablebanking.com, ``aud``
+  api.enablebanking.com, lifetime at most 24 hours (quick start).
+
+Guessed (not confirmed from a primary source): the request id header name; the 404 body of an
+unknown route; which headers an ASPSP lists in ``required_psu_headers`` (here Nordea FI lists
+``Psu-Ip-Address``, ``Psu-User-Agent`` and ``Psu-Accept-Language``); that sending some but not all
+of them is refused with ``PSU_HEADER_NOT_PROVIDED``; that only calls without PSU headers count
+against the bank's daily unattended quota (``unattended_limit``, off unless a test sets it), and
+that a continuation page does not count; the page size.
+
+Every call's JWT is checked against the public key of the application the fake generated.
+Transactions are paged with a ``continuation_key``; the bank's consent page redirects to the
+``redirect_url`` with ``state`` and ``code``. Each session gives new account ``uid`` values.
 """
 import base64
 import binascii
@@ -27,9 +44,13 @@ PAGE_SIZE = 10
 REQUEST_ID_HEADER = "X-Request-Id"
 CENT = Decimal("0.01")
 
+PSU_HEADERS = ("Psu-Ip-Address", "Psu-User-Agent", "Psu-Referer", "Psu-Accept", "Psu-Accept-Charset",
+               "Psu-Accept-Encoding", "Psu-Accept-Language", "Psu-Geo-Location")
+
 ASPSPS = (
     {"name": "Nordea", "country": "FI", "psu_types": ["personal", "business"], "beta": False,
-     "bic": "NDEAFIHH", "maximum_consent_validity": 180 * 86400},
+     "bic": "NDEAFIHH", "maximum_consent_validity": 180 * 86400,
+     "required_psu_headers": ["Psu-Ip-Address", "Psu-User-Agent", "Psu-Accept-Language"]},
     {"name": "OP", "country": "FI", "psu_types": ["personal"], "beta": False,
      "bic": "OKOYFIHH", "maximum_consent_validity": 90 * 86400},
     {"name": "Aktia", "country": "FI", "psu_types": ["personal", "business"], "beta": True,
@@ -94,6 +115,13 @@ class FakeEnableBanking(FakeAggregator, FakeBankControls):
         self._rate_limit = None
         self._break_next = False
         self._sequence = 0
+        #: Calls without PSU headers the bank allows per account and day (None: no limit).
+        self.unattended_limit = None
+        self.unattended_calls = {}
+        #: ``(path, {PSU header: value})`` of every account data call.
+        self.psu_calls = []
+        #: False: booked rows carry no ``entry_reference`` and a new ``transaction_id`` at each call.
+        self.entry_references = True
         self.transactions = {key: self._seed(index, key, currency)
                              for index, (key, _a, _h, _d, currency) in enumerate(ACCOUNTS)}
 
@@ -192,6 +220,27 @@ class FakeEnableBanking(FakeAggregator, FakeBankControls):
         self.seen_tokens.add(token)
         return None
 
+    def not_found(self, request):
+        return self._error(404, "NOT_FOUND", "Not Found")
+
+    def _psu(self, request, uid, counted):
+        """None when the call's PSU headers are acceptable (and within quota), else the error answer."""
+        sent = {name: request.headers[name] for name in PSU_HEADERS if request.headers.get(name)}
+        self.psu_calls.append((request.path, sent))
+        session_id, key = self.uids[uid]
+        aspsp = next(a for a in ASPSPS if a["name"] == self.sessions[session_id]["aspsp"]["name"]
+                     and a["country"] == self.sessions[session_id]["aspsp"]["country"])
+        required = aspsp.get("required_psu_headers") or []
+        if sent and any(name not in sent for name in required):
+            return self._error(400, "PSU_HEADER_NOT_PROVIDED",
+                               f"Required PSU headers not provided: {', '.join(n for n in required if n not in sent)}")
+        if not sent and counted and self.unattended_limit is not None:
+            count = self.unattended_calls.get(key, 0) + 1
+            self.unattended_calls[key] = count
+            if count > self.unattended_limit:
+                return self._error(429, "ASPSP_RATE_LIMIT_EXCEEDED", "ASPSP rate limit exceeded")
+        return None
+
     def _account(self, uid):
         """``(account key, None)`` for a usable account uid, else ``(None, error answer)``."""
         if uid not in self.uids:
@@ -233,7 +282,7 @@ class FakeEnableBanking(FakeAggregator, FakeBankControls):
         return self._answer(200, {"aspsps": [
             dict(aspsp, logo=f"https://enablebanking.com/brands/{aspsp['country']}/{aspsp['name']}/",
                  auth_methods=[{"name": "redirect", "approach": "REDIRECT", "hidden_method": False}],
-                 required_psu_headers=[])
+                 required_psu_headers=aspsp.get("required_psu_headers", []))
             for aspsp in ASPSPS
             if (not country or aspsp["country"] == country) and (not psu_type or psu_type in aspsp["psu_types"])
         ]})
@@ -311,7 +360,8 @@ class FakeEnableBanking(FakeAggregator, FakeBankControls):
                 "usage": "ORGA", "cash_account_type": "CACC", "product": "Business Account", "currency": currency,
                 "identification_hash": identification_hash, "identification_hashes": [identification_hash],
             })
-        self.sessions[session_id] = {"status": "AUTHORIZED", "valid_until": authorization["valid_until"]}
+        self.sessions[session_id] = {"status": "AUTHORIZED", "valid_until": authorization["valid_until"],
+                                     "aspsp": authorization["aspsp"]}
         self.current_session = session_id
         return self._answer(200, {
             "session_id": session_id, "accounts": accounts, "aspsp": authorization["aspsp"],
@@ -338,6 +388,9 @@ class FakeEnableBanking(FakeAggregator, FakeBankControls):
         key, error = self._account(uid)
         if error:
             return error
+        refused = self._psu(request, uid, counted=True)
+        if refused:
+            return refused
         currency = next(c for k, _a, _h, _d, c in ACCOUNTS if k == key)
         booked = Decimal("10000.00") + sum(
             (Decimal(r["transaction_amount"]["amount"]) * (1 if r["credit_debit_indicator"] == "CRDT" else -1)
@@ -358,6 +411,9 @@ class FakeEnableBanking(FakeAggregator, FakeBankControls):
         key, error = self._account(uid)
         if error:
             return error
+        refused = self._psu(request, uid, counted=not request.arg("continuation_key"))
+        if refused:
+            return refused
         strategy = request.arg("strategy", "default")
         date_from = request.arg("date_from")
         try:
@@ -385,6 +441,9 @@ class FakeEnableBanking(FakeAggregator, FakeBankControls):
             if offset < 0:
                 return self._error(422, "WRONG_CONTINUATION_KEY", "Wrong continuation key provided")
         page = [dict(r) for r in rows[offset:offset + PAGE_SIZE]]
+        if not self.entry_references:
+            for row in page:
+                row.update(entry_reference=None, transaction_id=str(uuid.uuid4()))
         if self._break_next and page:
             self._break_next = False
             del page[0]["transaction_amount"]
@@ -412,7 +471,11 @@ class FakeEnableBanking(FakeAggregator, FakeBankControls):
         return [account.get("iban") or identification_hash for _k, account, identification_hash, _d, _c in ACCOUNTS]
 
     def posted_ids(self, account_id):
+        """Entry references of the booked rows (meaningful while ``entry_references`` is True)."""
         return {r["entry_reference"] for r in self.transactions[self._key_of(account_id)] if r["status"] == "BOOK"}
+
+    def posted_rows(self, account_id):
+        return [r for r in self.transactions[self._key_of(account_id)] if r["status"] == "BOOK"]
 
     def add_transaction(self, account_id, amount, booking_date, pending=False):
         key = self._key_of(account_id)
@@ -424,14 +487,15 @@ class FakeEnableBanking(FakeAggregator, FakeBankControls):
         self.transactions[key].append(row)
         return row["entry_reference"]
 
-    def post_pending(self):
-        today = date.today()
+    def post_pending(self, keep_dates=False):
+        """Book the pending rows today, or on their own transaction date with ``keep_dates``."""
         for rows in self.transactions.values():
             for index, row in enumerate(rows):
                 if row["status"] == "PDNG":
-                    booked = dict(row, status="BOOK", entry_reference=self._next_reference(today),
-                                  transaction_id=str(uuid.uuid4()), booking_date=today.isoformat(),
-                                  value_date=today.isoformat())
+                    day = date.fromisoformat(row["transaction_date"]) if keep_dates else date.today()
+                    booked = dict(row, status="BOOK", entry_reference=self._next_reference(day),
+                                  transaction_id=str(uuid.uuid4()), booking_date=day.isoformat(),
+                                  value_date=day.isoformat())
                     rows[index] = booked
 
     def expire_consent(self):

@@ -1,19 +1,28 @@
-"""A local stand-in for GoCardless Bank Account Data (API v2).
+"""A local stand-in for GoCardless Bank Account Data (API v2), built from its published reference.
 
-It serves the endpoints the connector uses, with the aggregator's JSON:
-secret-based tokens (``token/new``, ``token/refresh``, then Bearer), the
-institution list, end user agreements, requisitions with a hosted consent page
-that redirects to ``redirect?ref=<reference>``, account details, balances and
-transactions (no pagination: the whole window in ``booked`` and ``pending``).
-Transactions are served back to the agreement's ``max_historical_days``
-only. Paths are accepted with or without the ``/api/v2`` prefix and the
-trailing slash. Errors use the documented ``{summary, detail, status_code, type}``
-bodies; every answer carries a request id header (its name is unconfirmed).
+Sources:
+- GoCardless Bank Account Data OpenAPI 3.0.3 document, ``info.version`` "2.0 (v2)" (the schema the API
+  serves; public copy: github.com/omarsaad98/gocardless-bank-account-data ``swagger.json``): paths,
+  request schemas (required fields, types, min/max), status codes and the error examples used below
+  word for word (``InvalidToken``, ``AuthenticationFailed``, ``AccessExpiredError``,
+  ``AccountInactiveError``, ``RateLimitError``, ``NordigenRateLimitExceeded``, ``ServiceError``,
+  ``AccountSuspendedError``, ``FieldsRequired``, ``UnknownFields``, ``NotFoundError``...).
+- https://developer.gocardless.com/bank-account-data/overview (banks allow down to 4 calls a day per
+  account and scope; rate-limit headers), the GoCardless notice of August 2024 announcing the
+  ``HTTP_X_RATELIMIT_*`` and ``HTTP_X_RATELIMIT_ACCOUNT_SUCCESS_*`` headers, and the help-centre
+  article "Bank Account Data API Rate Limits" (only successful account calls count for the bank).
+- https://developer.gocardless.com/bank-account-data/quick-start-guide (flow: token, institutions,
+  agreement, requisition ``link``, redirect with ``ref``, accounts, details/balances/transactions).
 
-Each requisition gets new account ids for the same bank accounts, as the real
-service does. The connector reports accounts as ``<IBAN>:<currency>`` and
-transactions by ``transactionId``, else ``entryReference``, else
-``internalTransactionId``; the controls speak in those terms.
+Guessed (not stated by a primary source): the request id header name; that the reset headers give
+seconds; that a requisition's hosted page lets the user share every account and redirects to
+``redirect`` with ``?ref=<reference>`` appended; that ``internalTransactionId`` (documented as unique
+within one account id) is generated anew for every new account id, i.e. after each reconnection;
+that ``date_from`` before the agreement's ``max_historical_days`` is silently clamped.
+
+Every requisition gets new account ids for the same bank accounts, as the service does. The
+controls speak in the connector's terms: accounts as ``<IBAN>:<currency>``, transactions by
+``transactionId``, else ``entryReference``, else ``internalTransactionId`` (see ``reported_id``).
 """
 import hashlib
 import random
@@ -27,7 +36,7 @@ import requests
 from .server import FakeAggregator, FakeBankControls, route
 
 P = r"(?:/api/v2)?"
-NOT_FOUND = {"summary": "Not found.", "detail": "Not found.", "status_code": 404}
+NOT_FOUND = {"detail": "Not found.", "summary": "Not found.", "status_code": 404}
 INVALID_TOKEN = {"summary": "Invalid token", "detail": "Token is invalid or expired", "status_code": 401}
 NO_CREDENTIALS = {"summary": "Authentication credentials were not provided.",
                   "detail": "Authentication credentials were not provided.", "status_code": 401}
@@ -46,6 +55,11 @@ INSTITUTIONS = [
      "max_access_valid_for_days": "180", "countries": ["NL"],
      "logo": "https://cdn-logos.gocardless.com/ais/ING_INGBNL2A.png"},
 ]
+ACCESS_SCOPES = ("balances", "details", "transactions")
+#: Fields each request body accepts (the OpenAPI request schemas).
+AGREEMENT_FIELDS = {"institution_id", "max_historical_days", "access_valid_for_days", "access_scope"}
+REQUISITION_FIELDS = {"redirect", "institution_id", "agreement", "reference", "user_language", "ssn",
+                      "account_selection", "redirect_immediate"}
 COUNTRIES = {"AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "GB", "GR", "HR", "HU",
              "IE", "IS", "IT", "LI", "LT", "LU", "LV", "MT", "NL", "NO", "PL", "PT", "RO", "SE", "SI", "SK"}
 
@@ -88,10 +102,14 @@ class FakeGoCardless(FakeAggregator, FakeBankControls):
         self.account_uids = {}  # GoCardless account id -> (requisition id, bank account key)
         self.last_request_id = None
         self._down = False
-        self._rate_limited = 0
-        self._rate_reset = 0
+        #: Account data calls refused with the bank's quota answer: (count, seconds to reset, bank key or None).
+        self._quota = None
+        #: Successful calls per (bank account, scope): the bank counts only those.
+        self.successful_calls = {}
         self._break_next = False
         self._sequence = 0
+        #: The only id booked rows carry (see ``use_id_style``); None: the seeded mix.
+        self.id_style = None
         self.banks = {}
         for iban, currency, name, opening in (("BE68539007547034", "EUR", "Business Current Account", "12500.00"),
                                               ("BE62510007547061", "USD", "USD Account", "4300.00")):
@@ -163,6 +181,27 @@ class FakeGoCardless(FakeAggregator, FakeBankControls):
         self._sequence += 1
         return hashlib.md5(f"internal-{self._sequence}".encode()).hexdigest()
 
+    @staticmethod
+    def _scoped(row, uid):
+        """``row`` as served under the account id ``uid``: its ``internalTransactionId`` is unique within it."""
+        row = dict(row)
+        if row.get("internalTransactionId"):
+            row["internalTransactionId"] = hashlib.md5(f"{uid}:{row['internalTransactionId']}".encode()).hexdigest()
+        return row
+
+    def _current_uid(self, key):
+        """The account id the latest linked requisition gives the bank account ``key``."""
+        for uid, (requisition_id, bank_key) in reversed(list(self.account_uids.items())):
+            requisition = self.requisitions[requisition_id]
+            if bank_key == key and requisition["status"] == "LN" and not requisition["deleted"]:
+                return uid
+        return None
+
+    def reported_id(self, row, account_id):
+        """The id the connector reports for the booked ``row`` of ``account_id``, as served now."""
+        row = self._scoped(row, self._current_uid(account_id))
+        return row.get("transactionId") or row.get("entryReference") or row.get("internalTransactionId")
+
     # plumbing --------------------------------------------------------------------
 
     def _reply(self, status, body, headers=None):
@@ -185,17 +224,49 @@ class FakeGoCardless(FakeAggregator, FakeBankControls):
         return token
 
     @staticmethod
-    def _field_error(field, summary):
-        return {field: {"summary": summary, "detail": summary}, "status_code": 400}
+    def _field_error(field, summary, detail=None):
+        return {field: {"summary": summary, "detail": detail or summary}, "status_code": 400}
+
+    def not_found(self, request):
+        self.last_request_id = uuid.uuid4().hex
+        return 404, NOT_FOUND, {self.REQUEST_ID_HEADER: self.last_request_id}
+
+    def _body(self, request, allowed, required):
+        """``(body, None)`` for a JSON object with the ``required`` fields and no others, else ``(None, answer)``."""
+        try:
+            body = request.json()
+        except ValueError:
+            return None, self._reply(400, {"summary": "Parse error", "detail": "JSON parse error",
+                                           "status_code": 400})
+        if not isinstance(body, dict):
+            return None, self._reply(400, {"summary": "Invalid data", "detail": "Expected a dictionary of items",
+                                           "status_code": 400})
+        unknown = sorted(set(body) - allowed)
+        if unknown:
+            return None, self._reply(400, {"summary": "Unknown fields",
+                                           "detail": f"Unknown fields {{{', '.join(unknown)}}} in {{body}}",
+                                           "status_code": 400})
+        missing = [name for name in required if body.get(name) in (None, "")]
+        if missing:
+            return None, self._reply(400, dict({name: ["This field is required."] for name in missing},
+                                               status_code=400))
+        return body, None
+
+    @staticmethod
+    def _valid_uuid(value):
+        try:
+            uuid.UUID(str(value))
+        except ValueError:
+            return False
+        return True
 
     # tokens --------------------------------------------------------------------
 
     @route("POST", P + r"/token/new/?")
     def token_new(self, request):
-        body = request.json()
-        for field in ("secret_id", "secret_key"):
-            if not body.get(field):
-                return self._reply(400, self._field_error(field, "This field is required."))
+        body, refused = self._body(request, {"secret_id", "secret_key"}, ("secret_id", "secret_key"))
+        if refused:
+            return refused
         if (body["secret_id"], body["secret_key"]) != (self.SECRET_ID, self.SECRET_KEY):
             return self._reply(401, {"summary": "Authentication failed",
                                      "detail": "No active account found with the given credentials",
@@ -207,7 +278,10 @@ class FakeGoCardless(FakeAggregator, FakeBankControls):
 
     @route("POST", P + r"/token/refresh/?")
     def token_refresh(self, request):
-        expires = self.refresh_tokens.get(request.json().get("refresh") or "")
+        body, refused = self._body(request, {"refresh"}, ("refresh",))
+        if refused:
+            return refused
+        expires = self.refresh_tokens.get(body["refresh"])
         if not expires or expires <= _now():
             return self._reply(401, INVALID_TOKEN)
         return self._reply(200, {"access": self._issue(self.access_expires, self.access_tokens),
@@ -224,7 +298,9 @@ class FakeGoCardless(FakeAggregator, FakeBankControls):
         if country is None:
             return self._reply(200, INSTITUTIONS)
         if country.upper() not in COUNTRIES:
-            return self._reply(400, self._field_error("country", f"{country} is not a valid choice."))
+            return self._reply(400, {"summary": "Invalid country choice.",
+                                     "detail": f"{country} is not a valid choice.",
+                                     "status_code": 400})
         return self._reply(200, [item for item in INSTITUTIONS if country.upper() in item["countries"]])
 
     @route("GET", P + r"/institutions/(?P<institution_id>[^/]+)/?")
@@ -244,24 +320,37 @@ class FakeGoCardless(FakeAggregator, FakeBankControls):
         refused = self._unauthorized(request)
         if refused:
             return refused
-        body = request.json()
-        institution = next((i for i in INSTITUTIONS if i["id"] == body.get("institution_id")), None)
+        body, refused = self._body(request, AGREEMENT_FIELDS, ("institution_id",))
+        if refused:
+            return refused
+        institution = next((i for i in INSTITUTIONS if i["id"] == body["institution_id"]), None)
         if not institution:
-            return self._reply(400, self._field_error("institution_id", "Unknown Institution ID"))
-        history = int(body.get("max_historical_days") or 90)
-        validity = int(body.get("access_valid_for_days") or 90)
-        if not 1 <= history <= int(institution["transaction_total_days"]):
             return self._reply(400, self._field_error(
-                "max_historical_days",
-                f"max_historical_days must be > 0 and <= {institution['transaction_total_days']}"))
-        if not 1 <= validity <= int(institution["max_access_valid_for_days"]):
+                "institution_id", f"Unknown Institution ID {body['institution_id']}",
+                "Get Institution IDs from /institutions/?country={$COUNTRY_CODE}"))
+        history = body.get("max_historical_days", 90)
+        validity = body.get("access_valid_for_days", 90)
+        for name, value in (("max_historical_days", history), ("access_valid_for_days", validity)):
+            if not isinstance(value, int) or isinstance(value, bool):
+                return self._reply(400, self._field_error(name, "A valid integer is required."))
+        if not 1 <= history <= min(730, int(institution["transaction_total_days"])):
             return self._reply(400, self._field_error(
-                "access_valid_for_days",
+                "max_historical_days", "Incorrect max_historical_days",
+                f"max_historical_days must be > 0 and <= {institution['id']} transaction_total_days "
+                f"({institution['transaction_total_days']})"))
+        if not 1 <= validity <= min(180, int(institution["max_access_valid_for_days"])):
+            return self._reply(400, self._field_error(
+                "access_valid_for_days", "Incorrect access_valid_for_days",
                 f"access_valid_for_days must be > 0 and <= {institution['max_access_valid_for_days']}"))
+        scope = body.get("access_scope", list(ACCESS_SCOPES))
+        if not isinstance(scope, list) or not set(scope) <= set(ACCESS_SCOPES):
+            return self._reply(400, self._field_error(
+                "access_scope", "Unknown value in access_scope",
+                "Choose one or several from ['balances', 'details', 'transactions']"))
         agreement = {"id": str(uuid.uuid4()), "created": _now().isoformat() + "Z",
                      "institution_id": institution["id"], "max_historical_days": history,
                      "access_valid_for_days": validity,
-                     "access_scope": body.get("access_scope") or ["balances", "details", "transactions"],
+                     "access_scope": scope,
                      "accepted": None}
         self.agreements[agreement["id"]] = agreement
         return self._reply(201, agreement)
@@ -279,16 +368,37 @@ class FakeGoCardless(FakeAggregator, FakeBankControls):
         refused = self._unauthorized(request)
         if refused:
             return refused
-        body = request.json()
-        if not body.get("redirect"):
-            return self._reply(400, self._field_error("redirect", "This field is required."))
-        if not any(i["id"] == body.get("institution_id") for i in INSTITUTIONS):
-            return self._reply(400, self._field_error("institution_id", "Unknown Institution ID"))
-        agreement = self.agreements.get(body.get("agreement") or "")
-        if body.get("agreement") and (not agreement or agreement["institution_id"] != body["institution_id"]):
-            return self._reply(400, self._field_error("agreement", "Invalid end user agreement"))
-        if any(r["reference"] == body.get("reference") for r in self.requisitions.values()):
-            return self._reply(400, self._field_error("reference", "Client reference must be unique"))
+        body, refused = self._body(request, REQUISITION_FIELDS, ("redirect", "institution_id"))
+        if refused:
+            return refused
+        redirect = body["redirect"]
+        if not isinstance(redirect, str) or len(redirect) > 1024 or urlsplit(redirect).scheme not in ("http", "https"):
+            return self._reply(400, self._field_error("redirect", "Invalid redirect URI",
+                                                      "Redirect URI must have a valid URI structure"))
+        if not any(i["id"] == body["institution_id"] for i in INSTITUTIONS):
+            return self._reply(400, self._field_error(
+                "institution_id", f"Unknown Institution ID {body['institution_id']}",
+                "Get Institution IDs from /institutions/?country={$COUNTRY_CODE}"))
+        if body.get("agreement") is not None:
+            if not self._valid_uuid(body["agreement"]):
+                return self._reply(400, self._field_error("agreement", "Invalid EndUserAgreement ID",
+                                                          f"{body['agreement']} is not a valid EndUserAgreement UUID."))
+            agreement = self.agreements.get(body["agreement"])
+            if not agreement:
+                return self._reply(404, {"agreement": {"summary": f"ID {body['agreement']} not found",
+                                                       "detail": "Please check whether you specified a valid ID"},
+                                         "status_code": 404})
+            if agreement["institution_id"] != body["institution_id"]:
+                return self._reply(400, self._field_error(
+                    "agreement", f"Incorrect Institution ID {body['institution_id']}",
+                    "Provided Institution ID for requisition does not match EUA institution ID"))
+        reference = body.get("reference")
+        if reference is not None and (not isinstance(reference, str) or not 1 <= len(reference) <= 256):
+            return self._reply(400, self._field_error(
+                "reference", "Ensure this field has no more than 256 characters."))
+        if reference and any(r["reference"] == reference for r in self.requisitions.values()):
+            return self._reply(400, self._field_error("reference", "Client reference must be unique",
+                                                      f"Client reference: {reference} already exists"))
         requisition_id = str(uuid.uuid4())
         requisition = {
             "id": requisition_id, "created": _now().isoformat() + "Z", "redirect": body["redirect"],
@@ -306,6 +416,9 @@ class FakeGoCardless(FakeAggregator, FakeBankControls):
         refused = self._unauthorized(request)
         if refused:
             return refused
+        if not self._valid_uuid(requisition_id):
+            return self._reply(400, {"summary": "Invalid ID", "detail": f"{requisition_id} is not a valid UUID.",
+                                     "status_code": 400})
         requisition = self.requisitions.get(requisition_id)
         if not requisition or requisition["deleted"]:
             return self._reply(404, NOT_FOUND)
@@ -316,6 +429,9 @@ class FakeGoCardless(FakeAggregator, FakeBankControls):
         refused = self._unauthorized(request)
         if refused:
             return refused
+        if not self._valid_uuid(requisition_id):
+            return self._reply(400, {"summary": "Invalid ID", "detail": f"{requisition_id} is not a valid UUID.",
+                                     "status_code": 400})
         requisition = self.requisitions.get(requisition_id)
         if not requisition or requisition["deleted"]:
             return self._reply(404, NOT_FOUND)
@@ -348,39 +464,45 @@ class FakeGoCardless(FakeAggregator, FakeBankControls):
 
     # accounts ------------------------------------------------------------------
 
-    def _account(self, request, uid):
-        """``(bank account, None)`` when a data call may go on, else ``(None, error answer)``."""
+    def _account(self, request, uid, scope):
+        """``(bank account, None)`` when a data call on ``scope`` may go on, else ``(None, error answer)``."""
         refused = self._unauthorized(request)
         if refused:
             return None, refused
+        if not self._valid_uuid(uid):
+            return None, self._reply(400, {"summary": "Invalid Account ID",
+                                           "detail": f"{uid} is not a valid Account UUID. ", "status_code": 400})
         requisition_id, key = self.account_uids.get(uid, (None, None))
         requisition = self.requisitions.get(requisition_id)
         if not requisition or requisition["deleted"]:
             return None, self._reply(404, {"summary": f"Account ID {uid} not found",
                                            "detail": "Please check whether you specified a valid Account ID",
                                            "status_code": 404})
+        summary = f"Couldn't update account {scope}"
         if requisition["status"] == "EX":
             return None, self._reply(401, {
-                "summary": "Access has expired or it has been revoked",
-                "detail": "End User Agreement (EUA) has expired or was revoked. Please create a new requisition.",
+                "summary": summary,
+                "detail": "Access has expired or it has been revoked. To restore access reconnect the account.",
                 "type": "AccessExpiredError", "status_code": 401})
         if self._down:
-            return None, self._reply(503, {"summary": "Institution service unavailable",
-                                           "detail": "Couldn't connect to the institution. Please try again later.",
+            return None, self._reply(503, {"summary": summary, "detail": "Institution service unavailable",
                                            "type": "ServiceError", "status_code": 503})
-        if self._rate_limited:
-            self._rate_limited -= 1
+        if self._quota and self._quota["key"] in (None, key):
+            self._quota["count"] -= 1
+            reset = max(0, int((self._quota["until"] - _now()).total_seconds()))
+            if self._quota["count"] <= 0 and reset <= 0:
+                self._quota = None
             return None, self._reply(429, {
-                "summary": "Rate limit exceeded",
-                "detail": "Daily request limit set by the Institution has been exceeded.",
+                "summary": summary, "detail": "Daily request limit set by the Institution has been exceeded.",
                 "type": "RateLimitError", "status_code": 429,
             }, {"HTTP_X_RATELIMIT_ACCOUNT_SUCCESS_LIMIT": "4", "HTTP_X_RATELIMIT_ACCOUNT_SUCCESS_REMAINING": "0",
-                "HTTP_X_RATELIMIT_ACCOUNT_SUCCESS_RESET": str(self._rate_reset)})
+                "HTTP_X_RATELIMIT_ACCOUNT_SUCCESS_RESET": str(reset)})
+        self.successful_calls[key, scope] = self.successful_calls.get((key, scope), 0) + 1
         return self.banks[key], None
 
     @route("GET", P + r"/accounts/(?P<uid>[^/]+)/details/?")
     def details(self, request, uid):
-        bank, refused = self._account(request, uid)
+        bank, refused = self._account(request, uid, "details")
         if refused:
             return refused
         return self._reply(200, {"account": {
@@ -391,7 +513,7 @@ class FakeGoCardless(FakeAggregator, FakeBankControls):
 
     @route("GET", P + r"/accounts/(?P<uid>[^/]+)/balances/?")
     def balances(self, request, uid):
-        bank, refused = self._account(request, uid)
+        bank, refused = self._account(request, uid, "balances")
         if refused:
             return refused
         booked = bank["opening"] + sum(Decimal(row["transactionAmount"]["amount"]) for row in bank["booked"])
@@ -415,7 +537,7 @@ class FakeGoCardless(FakeAggregator, FakeBankControls):
 
     @route("GET", P + r"/accounts/(?P<uid>[^/]+)/transactions/?")
     def transactions(self, request, uid):
-        bank, refused = self._account(request, uid)
+        bank, refused = self._account(request, uid, "transactions")
         if refused:
             return refused
         try:
@@ -423,16 +545,19 @@ class FakeGoCardless(FakeAggregator, FakeBankControls):
             date_to = date.fromisoformat(request.arg("date_to") or date.today().isoformat())
         except ValueError:
             return self._reply(400, self._field_error("date_from", "Date has wrong format. Use YYYY-MM-DD."))
-        if date_to > date.today():
-            return self._reply(400, {"summary": "Date in the future", "detail": "date_to can't be in the future",
+        if date_from > date_to:
+            return self._reply(400, {"summary": "Incorrect date range",
+                                     "detail": f"Starting date '{date_from}' is greater than end date '{date_to}'. "
+                                               "When specifying date range, starting date must precede the end date",
                                      "status_code": 400})
         date_from = max(date_from, self._history_start(self.account_uids[uid][0]))
-        booked = [dict(row) for row in sorted(bank["booked"], key=lambda r: r["bookingDate"], reverse=True)
+        booked = [self._scoped(row, uid) for row in sorted(bank["booked"], key=lambda r: r["bookingDate"], reverse=True)
                   if date_from.isoformat() <= row["bookingDate"] <= date_to.isoformat()]
         if self._break_next and booked:
             self._break_next = False
             del booked[0]["transactionAmount"]
-        return self._reply(200, {"transactions": {"booked": booked, "pending": [dict(r) for r in bank["pending"]]}})
+        pending = [self._scoped(row, uid) for row in bank["pending"]]
+        return self._reply(200, {"transactions": {"booked": booked, "pending": pending}})
 
     # controls -------------------------------------------------------------------
 
@@ -452,8 +577,8 @@ class FakeGoCardless(FakeAggregator, FakeBankControls):
     def posted_ids(self, account_id):
         """Ids of the booked rows the current agreement gives access to (older ones are never served)."""
         oldest = self._history_start().isoformat()
-        return [row.get("transactionId") or row.get("entryReference") or row["internalTransactionId"]
-                for row in self.banks[account_id]["booked"] if row["bookingDate"] >= oldest]
+        return [self.reported_id(row, account_id) for row in self.banks[account_id]["booked"]
+                if row["bookingDate"] >= oldest]
 
     def add_transaction(self, account_id, amount, booking_date, pending=False):
         bank = self.banks[account_id]
@@ -463,10 +588,12 @@ class FakeGoCardless(FakeAggregator, FakeBankControls):
                    "transactionAmount": _money(amount, bank["currency"]),
                    "remittanceInformationUnstructured": "CARD PAYMENT"}
             bank["pending"].append(row)
-            return row["internalTransactionId"]
+            return self._scoped(row, self._current_uid(account_id))["internalTransactionId"]
         row = self._row(bank["currency"], amount, booking_date, remittance="Transfer")
+        if self.id_style:
+            self._restyle(row)
         bank["booked"].append(row)
-        return row["transactionId"]
+        return self.reported_id(row, account_id)
 
     def post_pending(self):
         """Pending rows disappear and booked rows with the bank's new ids appear in their place."""
@@ -476,8 +603,27 @@ class FakeGoCardless(FakeAggregator, FakeBankControls):
                 extra = {k: v for k, v in row.items()
                          if k not in ("internalTransactionId", "valueDate", "transactionAmount")}
                 amount = Decimal(row["transactionAmount"]["amount"])
-                bank["booked"].append(self._row(bank["currency"], amount, day, **extra))
+                row = self._row(bank["currency"], amount, day, **extra)
+                if self.id_style:
+                    self._restyle(row)
+                bank["booked"].append(row)
             bank["pending"] = []
+
+    def use_id_style(self, style):
+        """From now on every booked row carries only ``style``'s id: ``transactionId``, ``entryReference``,
+        ``internalTransactionId`` (unique within one account id only) or ``none``."""
+        self.id_style = style
+        for bank in self.banks.values():
+            for row in bank["booked"]:
+                self._restyle(row)
+
+    def _restyle(self, row):
+        self._sequence += 1
+        for name in ("transactionId", "entryReference", "internalTransactionId"):
+            if name != self.id_style:
+                row.pop(name, None)
+            elif not row.get(name):
+                row[name] = self._internal_id() if name == "internalTransactionId" else f"{name}-{self._sequence}"
 
     def expire_consent(self):
         for requisition in self.requisitions.values():
@@ -487,10 +633,17 @@ class FakeGoCardless(FakeAggregator, FakeBankControls):
     def expire_access_token(self):
         self.access_tokens.clear()
 
-    def rate_limit(self, retry_after=0):
-        # The bank's quota stays exhausted for every attempt the connector makes of that call.
-        self._rate_limited = self.provider_config()["retries"] + 1
-        self._rate_reset = retry_after
+    def rate_limit(self, retry_after=0, account_id=None):
+        """The bank's daily quota (of ``account_id``, or of every account) is used up for ``retry_after`` seconds.
+
+        With a zero reset it refuses the next call and every repetition the connector makes of it.
+        """
+        self._quota = {"count": self.provider_config()["retries"] + 1, "key": account_id,
+                       "until": _now() + timedelta(seconds=retry_after)}
+
+    def reset_quota(self):
+        """The bank's day is over: its quota is available again."""
+        self._quota = None
 
     def go_down(self):
         self._down = True
