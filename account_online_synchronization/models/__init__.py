@@ -1,4 +1,5 @@
 from . import online_sync_secret
+from . import online_sync_protected
 from . import res_company
 from . import online_sync_event
 from . import online_institution
