@@ -1,7 +1,7 @@
 {
     "name": "Online Bank Statement Synchronization",
     "summary": "Import bank transactions automatically through bank aggregators",
-    "version": "18.0.1.2.0",
+    "version": "18.0.1.3.0",
     "category": "Accounting/Accounting",
     "license": "LGPL-3",
     "author": "Online Bank Synchronization contributors",
