@@ -193,7 +193,7 @@ admin.groups_id += env.ref("account.group_account_manager")
 env = env(user=admin)
 company = env.company
 company._online_sync_set_phone("+32470123456")
-link = env["online.link"].create({"name": "Sandbox Bank"})
+link = env["online.link"].sudo().create({"name": "Sandbox Bank"})
 company._online_sync_block("a test of the security")
 print("SMS MODULE", "sms.sms" in env)
 wizard = env["online.sync.reactivate"].create({"company_id": company.id, "phone": "+32 470 12 34 56"})
