@@ -141,5 +141,5 @@ class OnlineLinkConsent(models.Model):
         if link:
             link._set_tokens(tokens)
             link._consent_renewed(consent.mode)
-            return link
+            return link.with_env(self.env)
         return link_model._create_from_consent(consent, tokens)
