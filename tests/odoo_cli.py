@@ -34,7 +34,7 @@ def template_copy(suffix):
     base = os.environ.get("AOS_TEST_BASE_DB")
     if not base:
         pytest.fail("AOS_TEST_BASE_DB is not set: run the suite with `make test`")
-    name = f"{base}_{suffix}"
+    name = f"{base}_{suffix}_{os.getpid()}"  # several suites may run at once on one server
     subprocess.run(["dropdb", "--if-exists", name], check=True)
     subprocess.run(["createdb", "-T", base, name], check=True)
     try:

@@ -33,7 +33,8 @@ class TestConnect(OnlineSyncCase):
             self.assertTrue(account.last_sync)
             self.assertImportedExactly(account, bank_posted_ids(link, account, account.first_sync_date))
         self.assertIn("Connected to Sandbox Bank", " ".join(self.chatter(link)))
-        self.assertEqual(self.company.online_sync_phone, "+32470123456")
+        self.assertTrue(self.company._online_sync_phone_matches("+32470123456"))
+        self.assertEqual(self.company.online_sync_phone_hint, "\N{HORIZONTAL ELLIPSIS}56", "only the last digits show")
 
     def test_link_to_existing_journal(self):
         self.env["res.currency"].with_context(active_test=False).search([("name", "=", "EUR")]).active = True
@@ -63,7 +64,7 @@ class TestConnect(OnlineSyncCase):
             wizard.action_confirm()
 
     def test_first_connection_requires_a_valid_phone(self):
-        self.assertFalse(self.company.online_sync_phone)
+        self.assertFalse(self.company._online_sync_has_phone())
         wizard = self.env["online.link.connect"].create({"phone": "12"})
         self.assertTrue(wizard.phone_required)
         with self.assertRaisesRegex(UserError, "not a valid phone number"):

@@ -1,3 +1,6 @@
+import logging
+import re
+
 import werkzeug.urls
 
 from odoo import _, http
@@ -5,6 +8,24 @@ from odoo.exceptions import UserError
 from odoo.http import request
 
 from ..models.online_link_consent import CALLBACK_PATH
+
+#: The callback's query string in an access log line: one-use codes and state tokens.
+CALLBACK_QUERY = re.compile(re.escape(CALLBACK_PATH) + r"\?[^\s\"]*")
+
+
+class RedactCallbackQuery(logging.Filter):
+    """Keep the aggregator's one-use ``code`` and the ``state`` token out of the HTTP access log."""
+
+    def filter(self, record):
+        if record.args and isinstance(record.args, tuple) and isinstance(record.args[0], str) \
+                and CALLBACK_PATH in record.args[0]:
+            record.args = (CALLBACK_QUERY.sub(CALLBACK_PATH + "?[redacted]", record.args[0]), *record.args[1:])
+        return True
+
+
+_access_log = logging.getLogger("werkzeug")
+if not any(isinstance(log_filter, RedactCallbackQuery) for log_filter in _access_log.filters):
+    _access_log.addFilter(RedactCallbackQuery())
 
 
 class OnlineSyncController(http.Controller):

@@ -1,4 +1,9 @@
-from odoo import fields, models
+from odoo import api, fields, models
+
+from .online_sync_protected import check_writable
+
+#: Set by the synchronization only: they identify the bank transaction a line was imported from.
+ONLINE_FIELDS = {"online_transaction_identifier", "online_account_id"}
 
 
 class AccountBankStatementLine(models.Model):
@@ -17,3 +22,12 @@ class AccountBankStatementLine(models.Model):
         ("online_transaction_unique", "unique(online_account_id, online_transaction_identifier)",
          "This bank transaction has already been imported."),
     ]
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        check_writable(self, vals_list, {}, ONLINE_FIELDS, creating=True)
+        return super().create(vals_list)
+
+    def write(self, vals):
+        check_writable(self, [vals], {}, ONLINE_FIELDS)
+        return super().write(vals)

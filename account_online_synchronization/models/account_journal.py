@@ -1,7 +1,12 @@
 import calendar
 from datetime import timedelta
 
-from odoo import Command, _, fields, models
+from odoo import Command, _, api, fields, models
+
+from .online_sync_protected import check_writable
+
+#: Set by linking an online account (Connect a Bank, Fetch Accounts), never directly.
+ONLINE_FIELDS = {"online_account_id", "online_link_id", "online_link_state", "online_last_refresh"}
 
 
 class AccountJournal(models.Model):
@@ -33,6 +38,15 @@ class AccountJournal(models.Model):
         ("online_account_unique", "unique(online_account_id)",
          "An online account can feed a single journal."),
     ]
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        check_writable(self, vals_list, {}, ONLINE_FIELDS, creating=True)
+        return super().create(vals_list)
+
+    def write(self, vals):
+        check_writable(self, [vals], {}, ONLINE_FIELDS)
+        return super().write(vals)
 
     def __get_bank_statements_available_sources(self):
         # account builds the selection from this name-mangled hook: the class

@@ -11,6 +11,7 @@ from odoo.exceptions import UserError
 from odoo.tools import SQL, split_every
 
 from ..providers import MalformedResponse, ProviderError
+from ..providers.errors import UnexpectedError
 
 _logger = logging.getLogger(__name__)
 
@@ -43,8 +44,11 @@ class OnlineAccount(models.Model):
 
     _name = "online.account"
     _description = "Online Bank Account"
+    _inherit = ["online.sync.protected"]
     _order = "link_id, name, id"
     _check_company_auto = True
+    # Accounts come from the bank: users only rename them and choose where their history starts.
+    _user_writable = {"account.group_account_manager": {"name", "first_sync_date"}}
 
     name = fields.Char(required=True)
     link_id = fields.Many2one("online.link", string="Connection", required=True, ondelete="cascade", index=True)
@@ -167,10 +171,12 @@ class OnlineAccount(models.Model):
             error.message = f"{self.name}: {error.message}"
             return error
         except Exception as error:  # noqa: BLE001 - one account must not lose the others
-            _logger.exception("Online synchronization of account %s failed", self.id)
+            self.link_id._log_unexpected_error(error)
+            if not isinstance(error, psycopg2.Error):
+                return UnexpectedError(_("%(account)s: the data received could not be processed.", account=self.name))
             # A database error stops the import at the chunk it was in; that chunk's savepoint undid it.
-            detail = isinstance(error, psycopg2.Error) and error.diag.message_primary or error
-            return ProviderError(_("%(account)s: unexpected error: %(error)s", account=self.name, error=detail))
+            return ProviderError(_("%(account)s: unexpected error: %(error)s", account=self.name,
+                                   error=error.diag.message_primary or error))
         return None
 
     def _refresh_planner_statistics(self):
@@ -434,7 +440,8 @@ class OnlineAccount(models.Model):
             ))
         if not self.currency_id.active:
             self.currency_id.active = True
-        journal.write({"online_account_id": self.id, "bank_statements_source": "online_sync"})
+        journal.check_access("write")
+        journal.sudo().write({"online_account_id": self.id, "bank_statements_source": "online_sync"})
         self.first_sync_date = first_sync_date or self.first_sync_date or date.today() - timedelta(
             days=DEFAULT_HISTORY_DAYS)
         return journal

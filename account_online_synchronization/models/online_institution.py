@@ -7,8 +7,10 @@ class OnlineInstitution(models.Model):
     """A bank offered by an aggregator, cached from the aggregator's institution list."""
 
     _name = "online.institution"
+    _inherit = ["online.sync.protected"]
     _description = "Online Banking Institution"
     _order = "name, id"
+    # Shared by every company: only the aggregator's list (read by the engine) fills it.
 
     provider = fields.Selection(
         selection=provider_selection, required=True, index=True,

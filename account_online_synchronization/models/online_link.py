@@ -1,9 +1,11 @@
 import logging
 import re
 import secrets
+import traceback
 from contextlib import contextmanager
 from datetime import timedelta
 
+import psycopg2
 from markupsafe import Markup
 from psycopg2.extensions import TRANSACTION_STATUS_INERROR
 
@@ -13,6 +15,7 @@ from odoo.http import request
 from odoo.tools import SQL
 
 from ..providers import MFARequired, ProviderError, ReauthRequired, get_provider, provider_selection
+from ..providers.errors import UnexpectedError
 from .online_provider_config import SECRET_KEYS
 
 _logger = logging.getLogger(__name__)
@@ -30,10 +33,15 @@ class OnlineLink(models.Model):
 
     _name = "online.link"
     _description = "Online Bank Connection"
-    _inherit = ["mail.thread", "online.sync.secret"]
+    _inherit = ["mail.thread", "online.sync.secret", "online.sync.protected"]
     _order = "name, id"
     _check_company_auto = True
     _secret_fields = {"provider_tokens_encrypted": "provider_tokens"}
+    # Connections are created by the consent flow only; the rest is the engine's.
+    _user_writable = {
+        "account.group_account_user": {"auto_sync"},
+        "account.group_account_manager": {"auto_sync", "name", "sandbox_scenario"},
+    }
 
     name = fields.Char(string="Institution", required=True, tracking=True)
     company_id = fields.Many2one("res.company", required=True, default=lambda self: self.env.company, index=True)
@@ -196,6 +204,11 @@ class OnlineLink(models.Model):
         except ProviderError as error:
             self._handle_sync_error(error)
             return self._sync_result_notification(self)
+        except Exception as error:  # noqa: BLE001 - recorded on the link, traceback in the server log
+            if isinstance(error, psycopg2.Error):
+                raise
+            self._handle_unexpected_error(error)
+            return self._sync_result_notification(self)
         self._clear_error()
         unlinked = self.account_ids.filtered(lambda account: not account.journal_ids)
         if not unlinked:
@@ -330,7 +343,7 @@ class OnlineLink(models.Model):
     def _create_from_consent(self, consent, tokens):
         """Create the connection a completed consent gives access to, with its accounts."""
         institution = consent.institution_id
-        link = self.create({
+        link = self.sudo().create({
             "name": institution.name,
             "company_id": consent.company_id.id,
             "provider": consent.provider,
@@ -346,7 +359,7 @@ class OnlineLink(models.Model):
             message = link._scrub(error.message, link._known_secrets())
             raise UserError(_("The accounts cannot be read: %(error)s", error=message)) from None
         link.message_post(body=_("Connected to %(bank)s: %(count)s accounts found.", bank=link.name, count=len(accounts)))
-        return link
+        return link.with_env(self.env)
 
     def _check_manager(self):
         if not self.env.user.has_group("account.group_account_manager"):
@@ -400,7 +413,7 @@ class OnlineLink(models.Model):
             if bank_account.balance is not None:
                 vals["balance"] = bank_account.balance
             if bank_account.id in known:
-                known[bank_account.id].write(vals)
+                known[bank_account.id].sudo().write(vals)
                 continue
             currency = self.env["res.currency"].with_context(active_test=False).search(
                 [("name", "=", bank_account.currency)], limit=1,
@@ -408,7 +421,7 @@ class OnlineLink(models.Model):
             if not currency:
                 raise ProviderError(_("The bank reports an unknown currency %(code)s.", code=bank_account.currency))
             new_vals.append(dict(vals, link_id=self.id, provider_account_id=bank_account.id, currency_id=currency.id))
-        return self.env["online.account"].create(new_vals)
+        return self.env["online.account"].sudo().create(new_vals).with_env(self.env)
 
     def _match_renamed_accounts(self, bank_accounts, known):
         """Map the bank's new account ids onto the accounts that the bank no longer reports.
@@ -491,10 +504,10 @@ class OnlineLink(models.Model):
         self.ensure_one()
         self.sudo().last_attempt = fields.Datetime.now()
         to_sync = (accounts or self.account_ids) & self.account_ids.filtered("journal_ids")
-        provider = self._get_provider()
-        provider.psu = None if unattended else self._present_user()
         needs_balances = False
         try:
+            provider = self._get_provider()
+            provider.psu = None if unattended else self._present_user()
             tokens = self._refresh_tokens(provider)
             account_errors = []
             for account in to_sync:
@@ -508,6 +521,11 @@ class OnlineLink(models.Model):
             self._fetch_accounts(balances=needs_balances, provider=provider)
         except ProviderError as error:
             self._handle_sync_error(error)
+            return False
+        except Exception as error:  # noqa: BLE001 - recorded on the link, traceback in the server log
+            if isinstance(error, psycopg2.Error):
+                raise  # the transaction is lost: the scheduler rolls back and retries the link
+            self._handle_unexpected_error(error)
             return False
         if account_errors:
             self._handle_sync_error(account_errors[0])
@@ -582,6 +600,21 @@ class OnlineLink(models.Model):
         """The advice on ``error`` without the sentences ``message`` already says."""
         sentences = re.split(r"(?<=[.!?])\s+", self._error_advice(error))
         return " ".join(sentence for sentence in sentences if sentence.strip(" .") not in message)
+
+    def _handle_unexpected_error(self, error):
+        """Record an exception no connector foresaw like a provider error; its traceback goes to the log only."""
+        self.ensure_one()
+        self._handle_sync_error(UnexpectedError(_(
+            "The data received from %(bank)s could not be processed.", bank=self.name,
+        )))
+        self._log_unexpected_error(error, self.error_reference)
+
+    def _log_unexpected_error(self, error, reference=None):
+        """Log the traceback of ``error``; its text may quote the bank's data: masked and on one line."""
+        frames = "".join(traceback.format_tb(error.__traceback__))
+        text = self._scrub(f"{type(error).__name__}: {error}", self._get_tokens())
+        _logger.error("Unexpected error synchronizing link %s (reference %s):\n%s%s",
+                      self.id, reference or "-", frames, text)
 
     def _error_advice(self, error):
         if getattr(error, "update_credentials", False):

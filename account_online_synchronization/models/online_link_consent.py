@@ -7,6 +7,7 @@ from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
 from ..providers import ProviderError
+from .online_sync_protected import check_company_allowed
 
 _logger = logging.getLogger(__name__)
 
@@ -59,6 +60,9 @@ class OnlineLinkConsent(models.Model):
         """
         link_model = self.env["online.link"]
         link_model._check_manager()
+        check_company_allowed(self.env, company.ids)
+        if link:
+            link.check_access("write")
         company._online_sync_check_not_blocked()
         state_token = secrets.token_urlsafe(32)
         consent = self.sudo().create({
@@ -92,8 +96,8 @@ class OnlineLinkConsent(models.Model):
             # Some aggregators rotate the connection's tokens when a renewal starts: keep them at once.
             link._set_tokens(dict(tokens or {}, **start.pending))
         if start.widget_token:
-            return consent, consent._widget_action(start, state_token)
-        return consent, start.redirect_url
+            return consent.sudo(False), consent._widget_action(start, state_token)
+        return consent.sudo(False), start.redirect_url
 
     def _widget_action(self, start, state_token):
         """The client action opening the aggregator's consent widget (Plaid Link) in the web client."""
@@ -106,7 +110,12 @@ class OnlineLinkConsent(models.Model):
 
     @api.model
     def _from_callback(self, state_token):
-        """The consent waiting for ``state_token`` for the current user; raise when there is none."""
+        """The consent waiting for ``state_token`` for the current user; raise when there is none.
+
+        Only users who may connect banks get this far: their refused callbacks are counted (per
+        user) towards blocking the company, those of anyone else are simply refused.
+        """
+        self.env["online.link"]._check_manager()
         consent = self.sudo().search([
             ("state_token_hash", "=", hash_state_token(state_token or "-")), ("done", "=", False),
         ], limit=1)
@@ -119,15 +128,20 @@ class OnlineLinkConsent(models.Model):
         if not valid:
             _logger.warning("Refused a bank consent callback for user %s: unknown, expired or foreign state",
                             self.env.uid)
-            self.env["online.sync.event"]._record(consent.company_id or self.env.company, "callback_refused")
+            company = consent.company_id & self.env.user.company_ids or self.env.company
+            self.env["online.sync.event"]._record(company, "callback_refused")
             raise UserError(_("This bank connection request is not valid any more. Start again from Odoo."))
         consent.company_id._online_sync_check_not_blocked()
-        return consent.sudo(False)
+        # The callback acts in the consent's company, which is one of the user's.
+        return consent.sudo(False).with_company(consent.company_id)
 
     def _finish(self, params):
         """Complete the consent with the aggregator's callback ``params``; return the connection."""
         self.ensure_one()
         consent = self.sudo()
+        if consent.user_id != self.env.user and not self.env.su:
+            raise UserError(_("This bank connection request was started by another user."))
+        check_company_allowed(self.env, consent.company_id.ids)
         consent.done = True
         link_model = self.env["online.link"]
         link = consent.link_id
@@ -142,5 +156,5 @@ class OnlineLinkConsent(models.Model):
         if link:
             link._set_tokens(tokens)
             link._consent_renewed(consent.mode)
-            return link
+            return link.with_env(self.env)
         return link_model._create_from_consent(consent, tokens)

@@ -17,11 +17,15 @@ class OnlineProviderConfig(models.Model):
     """One company's application credentials at one aggregator."""
 
     _name = "online.provider.config"
-    _inherit = ["online.sync.secret"]
+    _inherit = ["online.sync.secret", "online.sync.protected"]
     _description = "Aggregator Settings"
     _order = "company_id, provider"
     _check_company_auto = True
     _secret_fields = {f"{key}_encrypted": key for key in SECRET_KEYS}
+    # Administrators type the settings; the encrypted columns are written by the inverses only.
+    _user_writable = {"base.group_system": {"environment", "base_url", *CONFIG_KEYS, *SECRET_KEYS}}
+    _user_creatable = {"base.group_system": {"provider", "company_id", "environment", "base_url", *CONFIG_KEYS,
+                                             *SECRET_KEYS}}
 
     provider = fields.Selection(selection=_aggregator_selection, required=True)
     company_id = fields.Many2one("res.company", required=True, default=lambda self: self.env.company, index=True)

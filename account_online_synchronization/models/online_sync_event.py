@@ -13,6 +13,8 @@ THRESHOLDS = {
     "invalid_credentials": (10, timedelta(hours=1)),
     "sync": (30, timedelta(hours=1)),
 }
+#: Kinds counted per user: one user's refused callbacks never add up with another's.
+PER_USER_KINDS = {"callback_refused"}
 #: Wrong phone numbers or codes typed while reactivating, within an hour, before reactivation pauses.
 MAX_REACTIVATION_FAILURES = 5
 #: Counting events are forgotten after this long; blocks and reactivations are kept.
@@ -63,13 +65,14 @@ class OnlineSyncEvent(models.Model):
             "link_id": link and link.id,
             "detail": detail and detail[:200],
         })
-        if kind in THRESHOLDS and not company.online_sync_blocked and self._count_recent(company, kind) > \
+        user = self.env.user if kind in PER_USER_KINDS else None
+        if kind in THRESHOLDS and not company.online_sync_blocked and self._count_recent(company, kind, user=user) > \
                 self._threshold(company, kind):
             company._online_sync_block(self._reason(kind))
 
     @api.model
-    def _count_recent(self, company, kind, window=None):
-        """Events of ``kind`` within ``window``; a reactivation starts the count afresh."""
+    def _count_recent(self, company, kind, window=None, user=None):
+        """Events of ``kind`` within ``window`` (of ``user`` only, if given); a reactivation starts the count afresh."""
         reactivation = self.sudo().search(
             [("company_id", "=", company.id), ("kind", "=", "reactivation")], order="id desc", limit=1,
         )
@@ -78,6 +81,7 @@ class OnlineSyncEvent(models.Model):
             ("kind", "=", kind),
             ("create_date", ">=", fields.Datetime.now() - (window or THRESHOLDS[kind][1])),
             ("id", ">", reactivation.id or 0),
+            *([("user_id", "=", user.id)] if user else []),
         ])
 
     @api.model

@@ -28,6 +28,8 @@ SECRET_TOKEN_KEY = re.compile(r"token|secret|access|refresh|verifier|session|pas
 MIN_PREFIX_LENGTH = 16
 MASK = "********"
 ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
+#: Characters that would let a text start a line of its own in the server log (line breaks and controls).
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
 
 _database_key_warned = False
 
@@ -160,13 +162,14 @@ class OnlineSyncSecret(models.AbstractModel):
 
     @api.model
     def _scrub(self, text, *sources):
-        """``text`` with the secrets of ``sources`` masked.
+        """``text`` with the secrets of ``sources`` masked, on one line (it may end up in the server log).
 
         Sources are lists or strings of secrets, or token dicts whose values
         under keys naming a token, secret, key, session... are secrets.
         """
         if not text:
             return text
+        text = single_line(text)
         for secret in sorted(set(self._secret_strings(sources)), key=len, reverse=True):
             text = _mask(text, secret)
         return text
@@ -181,6 +184,11 @@ class OnlineSyncSecret(models.AbstractModel):
                 yield from self._secret_strings(item, secret)
         elif secret and isinstance(value, str) and len(value) >= MIN_SECRET_LENGTH and not ISO_DATE.match(value):
             yield value
+
+
+def single_line(text):
+    """``text`` with its line breaks and control characters replaced by spaces: it cannot forge a log line."""
+    return CONTROL_CHARACTERS.sub(" ", text)
 
 
 def _mask(text, secret):

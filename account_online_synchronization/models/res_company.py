@@ -1,21 +1,52 @@
+import hashlib
+import hmac
 import logging
+import secrets
 
 import phonenumbers
 from markupsafe import Markup
 
-from odoo import _, fields, models
+from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
+from .online_sync_protected import check_writable
+
 _logger = logging.getLogger(__name__)
+
+#: PBKDF2 rounds of the registered phone number's hash: phone numbers are few enough to be guessed.
+PHONE_HASH_ROUNDS = 200_000
+#: Set by the synchronization itself (blocks) or through its dialogs (phone number), never directly.
+GUARDED_FIELDS = {
+    "online_sync_phone_hash", "online_sync_phone_hint", "online_sync_blocked", "online_sync_block_reason",
+    "online_sync_refused_at",
+}
+
+
+def hash_phone(number, salt=None, rounds=PHONE_HASH_ROUNDS):
+    """The stored form of an E.164 ``number``: ``pbkdf2_sha256$rounds$salt$digest``."""
+    salt = salt or secrets.token_hex(16)
+    digest = hashlib.pbkdf2_hmac("sha256", number.encode(), bytes.fromhex(salt), rounds).hex()
+    return f"pbkdf2_sha256${rounds}${salt}${digest}"
+
+
+def phone_hint(number):
+    """What is shown of a registered number: its last two digits."""
+    return f"\N{HORIZONTAL ELLIPSIS}{number[-2:]}"
 
 
 class ResCompany(models.Model):
     _inherit = "res.company"
 
-    online_sync_phone = fields.Char(
-        string="Bank Synchronization Phone",
+    # Only a hash of the number is kept: who reactivates must know it, not read it.
+    online_sync_phone_hash = fields.Char(groups="base.group_system", copy=False)
+    online_sync_phone_hint = fields.Char(
+        string="Bank Synchronization Phone", readonly=True, copy=False,
         groups="account.group_account_manager",
-        help="Phone number that secures this company's bank connections (E.164).",
+        help="Last digits of the phone number that secures this company's bank connections.",
+    )
+    online_sync_refused_at = fields.Datetime(
+        readonly=True, copy=False, groups="base.group_system",
+        help="Last refused reactivation attempt.",
     )
     online_sync_blocked = fields.Boolean(
         string="Bank Synchronization Blocked", readonly=True,
@@ -23,6 +54,34 @@ class ResCompany(models.Model):
              "administrator reactivates the synchronization by confirming the company's phone number.",
     )
     online_sync_block_reason = fields.Char(string="Blocked Because", readonly=True)
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        check_writable(self, vals_list, {}, GUARDED_FIELDS, creating=True)
+        return super().create(vals_list)
+
+    def write(self, vals):
+        check_writable(self, [vals], {}, GUARDED_FIELDS)
+        return super().write(vals)
+
+    def _online_sync_set_phone(self, number):
+        """Register ``number`` (any format, checked) as the phone number securing the bank connections."""
+        self.ensure_one()
+        number = self._online_sync_normalize_phone(number)
+        self.sudo().write({"online_sync_phone_hash": hash_phone(number), "online_sync_phone_hint": phone_hint(number)})
+
+    def _online_sync_has_phone(self):
+        self.ensure_one()
+        return bool(self.sudo().online_sync_phone_hash)
+
+    def _online_sync_phone_matches(self, number):
+        """True when the E.164 ``number`` is the registered one."""
+        self.ensure_one()
+        stored = self.sudo().online_sync_phone_hash
+        if not stored:
+            return False
+        _algorithm, rounds, salt, _digest = stored.split("$")
+        return hmac.compare_digest(hash_phone(number, salt, int(rounds)), stored)
 
     def _online_sync_normalize_phone(self, number):
         """Return ``number`` in E.164, or raise a clear error when it is not a valid phone number."""

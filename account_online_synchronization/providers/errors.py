@@ -77,3 +77,10 @@ class MalformedResponse(ProviderError):
     """The aggregator answered with data we cannot read safely."""
 
     code = "malformed_response"
+
+
+class UnexpectedError(ProviderError):
+    """An exception no connector foresaw, e.g. data of a shape the aggregator does not document."""
+
+    code = "unexpected_error"
+    link_wide = True

@@ -3,8 +3,25 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
+from .errors import MalformedResponse
+from .parsing import check_amount, check_text
+
 POSTED = "posted"
 PENDING = "pending"
+#: Longest identifier accepted from an aggregator (the longest documented ones have 100 characters).
+MAX_ID_LENGTH = 255
+#: Longest name, number or counterparty accepted.
+MAX_NAME_LENGTH = 512
+#: Longest transaction label (remittance information) accepted.
+MAX_LABEL_LENGTH = 4096
+
+
+def _checked(what, check, *args):
+    """Run ``check``; name ``what`` in the error it raises."""
+    try:
+        return check(*args)
+    except MalformedResponse as error:
+        raise MalformedResponse(f"{what}: {error.message}") from None
 
 
 @dataclass(frozen=True)
@@ -54,6 +71,16 @@ class Account:
     balance: Decimal | None = None
     holder_name: str = ""
 
+    def __post_init__(self):
+        """Refuse values of the wrong type or size: they are never truncated or rounded."""
+        what = f"Account {self.id[:40]!r}" if isinstance(self.id, str) else "An account"
+        _checked(what, check_text, self.id, "account id", MAX_ID_LENGTH)
+        _checked(what, check_text, self.currency, "currency", 3)
+        for name in ("name", "number", "holder_name"):
+            _checked(what, check_text, getattr(self, name), name.replace("_", " "), MAX_NAME_LENGTH)
+        if self.balance is not None:
+            _checked(what, check_amount, self.balance, "balance")
+
 
 @dataclass(frozen=True)
 class Transaction:
@@ -71,6 +98,23 @@ class Transaction:
     foreign_amount: Decimal | None = None
     foreign_currency: str = ""
     raw: dict = field(default_factory=dict, compare=False)
+
+    def __post_init__(self):
+        """Refuse values of the wrong type or size: they are never truncated or rounded."""
+        what = f"Transaction {self.id[:40]!r}" if isinstance(self.id, str) else "A transaction"
+        _checked(what, check_text, self.id, "transaction id", MAX_ID_LENGTH)
+        _checked(what, check_amount, self.amount, "amount")
+        if self.foreign_amount is not None:
+            _checked(what, check_amount, self.foreign_amount, "foreign amount")
+        for name, limit in (("currency", 3), ("foreign_currency", 3), ("label", MAX_LABEL_LENGTH),
+                            ("counterparty_name", MAX_NAME_LENGTH), ("counterparty_account", MAX_NAME_LENGTH)):
+            _checked(what, check_text, getattr(self, name), name.replace("_", " "), limit)
+        for name in ("booking_date", "value_date"):
+            value = getattr(self, name)
+            if not isinstance(value, date) and (value is not None or name == "booking_date"):
+                raise MalformedResponse(f"{what}: the aggregator sent no valid {name.replace('_', ' ')}.")
+        if self.status not in (POSTED, PENDING):
+            raise MalformedResponse(f"{what}: unknown status {str(self.status)[:20]!r}.")
 
     @property
     def is_posted(self):

@@ -3,6 +3,7 @@ from datetime import timedelta
 from odoo import Command, _, api, fields, models
 from odoo.exceptions import UserError
 
+from ..models.online_sync_protected import check_company_allowed
 from ..providers import ProviderError, provider_selection
 
 
@@ -10,9 +11,19 @@ class OnlineLinkConnect(models.TransientModel):
     """Connect a bank: choose the institution, then link its accounts to journals."""
 
     _name = "online.link.connect"
+    _inherit = ["online.sync.protected"]
     _description = "Connect a Bank"
+    _user_creatable = {"account.group_account_manager": {
+        "company_id", "provider", "country_id", "institution_id", "search_text", "phone", "first_sync_date",
+    }}
+    # The company is chosen once; the steps and the connection are the wizard's own doing.
+    _user_writable = {"account.group_account_manager": {
+        "provider", "country_id", "institution_id", "search_text", "phone", "first_sync_date", "account_line_ids",
+    }}
 
-    step = fields.Selection([("institution", "Choose your bank"), ("accounts", "Link accounts")], default="institution")
+    step = fields.Selection(
+        [("institution", "Choose your bank"), ("accounts", "Link accounts")], default="institution", readonly=True,
+    )
     company_id = fields.Many2one("res.company", default=lambda self: self.env.company, required=True)
     provider = fields.Selection(
         selection=provider_selection, default="sandbox", required=True,
@@ -28,7 +39,7 @@ class OnlineLinkConnect(models.TransientModel):
     institution_beta = fields.Boolean(related="institution_id.beta")
     phone_required = fields.Boolean(compute="_compute_phone_required")
     phone = fields.Char(help="Secures the company's bank connections; used to reactivate them if they are blocked.")
-    link_id = fields.Many2one("online.link", string="Connection")
+    link_id = fields.Many2one("online.link", string="Connection", readonly=True)
     account_line_ids = fields.One2many("online.link.connect.account", "wizard_id")
     first_sync_date = fields.Date(
         string="Synchronize From",
@@ -39,7 +50,7 @@ class OnlineLinkConnect(models.TransientModel):
     @api.depends("company_id")
     def _compute_phone_required(self):
         for wizard in self:
-            wizard.phone_required = not wizard.company_id.sudo().online_sync_phone
+            wizard.phone_required = not wizard.company_id._online_sync_has_phone()
 
     @api.model
     def default_get(self, fields_list):
@@ -84,8 +95,9 @@ class OnlineLinkConnect(models.TransientModel):
         if not institution:
             raise UserError(_("Choose your bank first."))
         company = self.company_id
+        check_company_allowed(self.env, company.ids)
         if self.phone_required:
-            company.sudo().online_sync_phone = company._online_sync_normalize_phone(self.phone)
+            company._online_sync_set_phone(self.phone)
         consent, redirect_url = self.env["online.link.consent"]._begin(self.provider, company, institution=institution)
         if isinstance(redirect_url, dict):  # the aggregator's widget, opened in the web client
             return redirect_url
@@ -97,7 +109,7 @@ class OnlineLinkConnect(models.TransientModel):
         return self._reopen()
 
     def _prepare_account_step(self, link, accounts):
-        self.write({
+        self.sudo().write({
             "step": "accounts",
             "link_id": link.id,
             "account_line_ids": [Command.clear()] + [
@@ -137,7 +149,10 @@ class OnlineLinkConnect(models.TransientModel):
 
 class OnlineLinkConnectAccount(models.TransientModel):
     _name = "online.link.connect.account"
+    _inherit = ["online.sync.protected"]
     _description = "Account to link when connecting a bank"
+    # The wizard lists the connection's accounts itself; the user only decides what to do with each.
+    _user_writable = {"account.group_account_manager": {"action", "journal_id"}}
 
     wizard_id = fields.Many2one("online.link.connect", required=True, ondelete="cascade")
     online_account_id = fields.Many2one("online.account", required=True, ondelete="cascade")
