@@ -56,8 +56,7 @@ class OnlineAccount(models.Model):
     journal_balance = fields.Monetary(compute="_compute_journal_balance")
     balance_difference = fields.Monetary(
         compute="_compute_journal_balance",
-        help="Bank balance minus the total of the journal's statement lines. It is not zero when "
-             "history before the first synchronization date is missing from the journal.",
+        help="The bank's booked balance minus the journal's: its opening balance plus its posted statement lines.",
     )
     journal_ids = fields.One2many("account.journal", "online_account_id", string="Journals")
     journal_id = fields.Many2one("account.journal", compute="_compute_journal_id")
@@ -92,7 +91,8 @@ class OnlineAccount(models.Model):
             ["journal_id"], ["amount:sum"],
         ))
         for account in self:
-            account.journal_balance = totals.get(account.journal_id, 0.0)
+            opening = account._journal_opening(account.journal_id) if account.journal_id else 0.0
+            account.journal_balance = opening + totals.get(account.journal_id, 0.0)
             account.balance_difference = account.balance - account.journal_balance
 
     # synchronization ---------------------------------------------------------
@@ -105,8 +105,11 @@ class OnlineAccount(models.Model):
         """
         self.ensure_one()
         today = fields.Date.today()
-        posted, pending_count = self._fetch_bank_transactions(provider, tokens, self._fetch_start_date(), unattended)
+        date_from = self._fetch_start_date()
+        posted, pending_count = self._fetch_bank_transactions(provider, tokens, date_from, unattended)
         self._check_transactions(posted)
+        book = self._bank_book(posted, date_from)
+        self._record_opening_balance(book, posted, date_from)
         imported = 0
         statements = {}
         sync_time = fields.Datetime.now()
@@ -117,6 +120,7 @@ class OnlineAccount(models.Model):
                 new = self._filter_new(chunk)
                 if new:
                     self._create_statement_lines(new, statements, sync_time)
+                    self._end_statements_on_bank_balances(book, statements)
                 if not self.last_sync or chunk[-1].booking_date > self.last_sync:
                     self.last_sync = min(chunk[-1].booking_date, today)
             imported += len(new)
@@ -125,6 +129,8 @@ class OnlineAccount(models.Model):
                 self._refresh_planner_statistics()
                 analyze_at *= 2
         self.write({"last_sync": today, "last_sync_imported": imported, "pending_count": pending_count})
+        self._end_statements_on_bank_balances(book, statements)
+        self._check_balance_difference()
 
     def _synchronize_safely(self, provider, tokens, unattended):
         """Synchronize; return the error that stopped this account alone, if any.

@@ -82,6 +82,7 @@ class OnlineLink(models.Model):
             ("consent_expired", "Consent expired"),
             ("rate_limited", "One refresh per day (rate limited)"),
             ("down", "Bank unavailable"),
+            ("gap", "Forgets to send a transaction (balance difference)"),
         ],
         default="normal",
         help="Sandbox only: makes the demo bank answer as a real one does when something goes wrong.",
@@ -328,8 +329,11 @@ class OnlineLink(models.Model):
             vals = {
                 "name": bank_account.name,
                 "account_number": bank_account.number,
-                "balance": bank_account.balance,
             }
+            if bank_account.balance is not None:
+                # A bank that gives no balance this time (e.g. its daily quota is used) leaves the last one.
+                vals.update(balance=bank_account.balance, available_balance=bank_account.available_balance,
+                            balance_date=bank_account.balance_date or fields.Date.today())
             if bank_account.id in known:
                 known[bank_account.id].write(vals)
                 continue
@@ -398,12 +402,13 @@ class OnlineLink(models.Model):
         provider = self._get_provider()
         try:
             tokens = self._refresh_tokens(provider)
+            # Balances first: each account's statements end on the bank's own figures.
+            self._fetch_accounts()
             account_errors = []
             for account in to_sync:
                 error = account._synchronize_safely(provider, tokens, unattended)
                 if error:
                     account_errors.append(error)
-            self._fetch_accounts()
         except ProviderError as error:
             self._handle_sync_error(error)
             return False

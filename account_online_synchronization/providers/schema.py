@@ -48,8 +48,13 @@ class Account:
     name: str
     currency: str
     number: str = ""
+    #: The booked balance (closing or interim booked), the one compared with the journal.
     balance: Decimal | None = None
     holder_name: str = ""
+    #: The day whose end ``balance`` is the booked balance of (None: today, every posted transaction included).
+    balance_date: date | None = None
+    #: The available balance, for information only (it counts pending transactions and credit lines).
+    available_balance: Decimal | None = None
 
 
 @dataclass(frozen=True)
@@ -67,6 +72,8 @@ class Transaction:
     counterparty_account: str = ""
     foreign_amount: Decimal | None = None
     foreign_currency: str = ""
+    #: The booked balance right after this transaction, when the bank gives it.
+    balance_after: Decimal | None = None
     raw: dict = field(default_factory=dict, compare=False)
 
     @property
