@@ -1,7 +1,8 @@
 """The bank's booked balance on any day of a synchronization window, from the bank's own figures."""
+from bisect import bisect_right
 from datetime import date, timedelta
 from decimal import Decimal
-from itertools import groupby
+from itertools import accumulate, groupby
 
 
 class BankBook:
@@ -15,8 +16,10 @@ class BankBook:
 
     def __init__(self, transactions, since, balance=None, balance_date=None):
         """``transactions``: every posted transaction from ``since``, sorted by booking date."""
-        self.transactions = transactions
         self.since = since
+        self.days = [t.booking_date for t in transactions]
+        #: ``totals[i]``: the sum of the first ``i`` transactions.
+        self.totals = [Decimal(0), *accumulate(t.amount for t in transactions)]
         self.anchors = {}
         for day, day_transactions in groupby(transactions, key=lambda t: t.booking_date):
             end = self._day_end(list(day_transactions))
@@ -45,6 +48,9 @@ class BankBook:
             return None
         later = [anchor for anchor in self.anchors if anchor >= day]
         anchor = min(later) if later else max(self.anchors)
-        low, high = min(day, anchor), max(day, anchor)
-        moved = sum((t.amount for t in self.transactions if low < t.booking_date <= high), Decimal(0))
-        return self.anchors[anchor] - moved if anchor >= day else self.anchors[anchor] + moved
+        moved = self._total_through(anchor) - self._total_through(day)
+        return self.anchors[anchor] - moved
+
+    def _total_through(self, day):
+        """The sum of the transactions booked up to ``day``."""
+        return self.totals[bisect_right(self.days, day)]

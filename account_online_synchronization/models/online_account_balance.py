@@ -67,9 +67,12 @@ class OnlineAccount(models.Model):
             )
 
     def _journal_opening(self, journal):
-        """The journal's own opening: the starting balance of the statement holding its first line."""
+        """The journal's own opening: the starting balance of the statement holding its first line (the opening
+        balance recorded while it has none)."""
         first_line = self.env["account.bank.statement.line"].search(
             [("journal_id", "=", journal.id)], order="internal_index", limit=1)
+        if not first_line:
+            return self.opening_balance
         statement = first_line.statement_id
         return statement.balance_start if statement.first_line_index == first_line.internal_index else 0.0
 
@@ -119,7 +122,8 @@ class OnlineAccount(models.Model):
             [("journal_id", "=", journal.id)], order="first_line_index desc", limit=1)
         for statement in ending.filtered("date"):
             balance = book.at(statement.date)
-            if balance is not None:
+            if balance is not None and statement.currency_id.compare_amounts(statement.balance_end_real,
+                                                                              float(balance)):
                 statement.balance_end_real = float(balance)
         if ending:
             journal._online_sync_chain_balances(ending)
@@ -127,7 +131,7 @@ class OnlineAccount(models.Model):
     def _check_balance_difference(self):
         """Tell the connection when the journal and the bank start, change or stop disagreeing."""
         self.ensure_one()
-        self.invalidate_recordset(["journal_balance", "balance_difference"])
+        self.invalidate_recordset()
         currency = self.currency_id
         difference = currency.round(self.balance_difference) if self.balance_date else 0.0
         if not currency.compare_amounts(difference, self.balance_checked_difference):
