@@ -38,7 +38,7 @@ class OnlineAccount(models.Model):
         help="The first day the journal's statements disagree with the bank's balances.",
     )
     balance_finding = fields.Boolean(
-        string="Balance Difference", compute="_compute_balance_finding",
+        string="Disagrees with Bank", compute="_compute_balance_finding",
         help="The journal and the bank disagree and nobody has acknowledged why.",
     )
     balance_finding_message = fields.Char(compute="_compute_balance_finding")

@@ -82,7 +82,7 @@ class OnlineLink(models.Model):
             ("consent_expired", "Consent expired"),
             ("rate_limited", "One refresh per day (rate limited)"),
             ("down", "Bank unavailable"),
-            ("gap", "Forgets to send a transaction (balance difference)"),
+            ("gap", "Books a transaction but forgets to send it (balance difference)"),
         ],
         default="normal",
         help="Sandbox only: makes the demo bank answer as a real one does when something goes wrong.",

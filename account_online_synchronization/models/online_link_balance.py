@@ -7,7 +7,7 @@ class OnlineLink(models.Model):
     _inherit = "online.link"
 
     balance_finding = fields.Boolean(
-        string="Balance Difference", compute="_compute_balance_finding",
+        string="Disagrees with Bank", compute="_compute_balance_finding",
         help="The journal of an account disagrees with the bank and nobody has acknowledged why.",
     )
     balance_finding_message = fields.Text(compute="_compute_balance_finding")

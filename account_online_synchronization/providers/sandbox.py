@@ -9,8 +9,8 @@ into a failure mode to show how the synchronization reacts.
 The bank keeps its books: an account opens with ``OPENING_BALANCE`` when its
 history starts, its booked balance is that plus every posted transaction, and
 each posted transaction carries the balance right after it. In the ``gap``
-scenario the bank forgets to send one recent transaction, though its balances
-count it, as a real bank sometimes does.
+scenario the bank books its first pending transaction but forgets to send it,
+though its balances count it, as a real bank sometimes does.
 """
 import dataclasses
 import hashlib
@@ -30,9 +30,6 @@ PENDING_DAYS = 2
 OPENING_BALANCE = Decimal("2500.00")
 #: Days a consent lasts, as under PSD2.
 CONSENT_DAYS = 180
-#: How far back the ``gap`` scenario looks for a transaction to forget: within a week,
-#: so that the next synchronization in another scenario fetches it again.
-OVERLAP_GUARD_DAYS = 7
 
 SCENARIOS = ("normal", "mfa", "consent_expired", "rate_limited", "down", "gap")
 
@@ -144,7 +141,7 @@ class SandboxProvider(Provider):
             account_id = f"{connection_id}-{suffix}"
             booked = self._booked_before(tokens, account_id, currency, today + timedelta(days=1))
             pending = sum(t.amount for day in (today - timedelta(days=1), today)
-                          for t in self._day_transactions(tokens, account_id, currency, day) if not t.is_posted)
+                          for t in self._booked_day(tokens, account_id, currency, day) if not t.is_posted)
             accounts.append(Account(
                 id=account_id,
                 name=name,
@@ -208,7 +205,7 @@ class SandboxProvider(Provider):
             key = (account_id, current)
             if key not in self._day_totals:
                 self._day_totals[key] = sum(
-                    t.amount for t in self._day_transactions(tokens, account_id, currency, current) if t.is_posted)
+                    t.amount for t in self._booked_day(tokens, account_id, currency, current) if t.is_posted)
             total += self._day_totals[key]
             current += timedelta(days=1)
         return total
@@ -217,23 +214,26 @@ class SandboxProvider(Provider):
         """The transactions of ``day``, the posted ones with the booked balance right after them."""
         balance = self._booked_before(tokens, account_id, currency, day)
         transactions = []
-        for transaction in self._day_transactions(tokens, account_id, currency, day):
+        for transaction in self._booked_day(tokens, account_id, currency, day):
             if transaction.is_posted:
                 balance += transaction.amount
                 transaction = dataclasses.replace(transaction, balance_after=balance)
             transactions.append(transaction)
         return transactions
 
+    def _booked_day(self, tokens, account_id, currency, day):
+        """The day's transactions as the bank books them: in the ``gap`` scenario, its first pending one is booked."""
+        transactions = self._day_transactions(tokens, account_id, currency, day)
+        if self.scenario != "gap" or day < date.today() - timedelta(days=PENDING_DAYS - 1):
+            return transactions
+        forgotten = self._forgotten_id(tokens, account_id, currency)
+        return [dataclasses.replace(t, status=POSTED) if t.id == forgotten else t for t in transactions]
+
     def _forgotten_id(self, tokens, account_id, currency):
-        """The transaction the bank forgets to send: the first of its latest fully posted day with several,
-        so that the balances after the day's others still count it."""
-        day = date.today() - timedelta(days=PENDING_DAYS)
-        while day >= date.today() - timedelta(days=OVERLAP_GUARD_DAYS):
-            posted = [t for t in self._day_transactions(tokens, account_id, currency, day) if t.is_posted]
-            if len(posted) > 1:
-                return posted[0].id
-            day -= timedelta(days=1)
-        return None
+        """The transaction the bank books but forgets to send in the ``gap`` scenario: its first pending one."""
+        days = [date.today() - timedelta(days=n) for n in range(PENDING_DAYS - 1, -1, -1)]
+        return next((t.id for day in days for t in self._day_transactions(tokens, account_id, currency, day)
+                     if not t.is_posted), None)
 
     @staticmethod
     def _history_start():
