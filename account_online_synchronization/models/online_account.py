@@ -108,10 +108,9 @@ class OnlineAccount(models.Model):
         date_from = self._fetch_start_date()
         posted, pending_count = self._fetch_bank_transactions(provider, tokens, date_from, unattended)
         self._check_transactions(posted)
-        book = self._bank_book(posted, date_from)
-        self._record_opening_balance(book, posted, date_from)
         imported = 0
         statements = {}
+        self._keep_for_bank_balances(posted, date_from, statements)
         sync_time = fields.Datetime.now()
         analyze_at = CHUNK_SIZE
         for chunk in split_every(CHUNK_SIZE, posted, list):
@@ -120,7 +119,6 @@ class OnlineAccount(models.Model):
                 new = self._filter_new(chunk)
                 if new:
                     self._create_statement_lines(new, statements, sync_time)
-                    self._end_statements_on_bank_balances(book, statements)
                 if not self.last_sync or chunk[-1].booking_date > self.last_sync:
                     self.last_sync = min(chunk[-1].booking_date, today)
             imported += len(new)
@@ -129,8 +127,6 @@ class OnlineAccount(models.Model):
                 self._refresh_planner_statistics()
                 analyze_at *= 2
         self.write({"last_sync": today, "last_sync_imported": imported, "pending_count": pending_count})
-        self._end_statements_on_bank_balances(book, statements)
-        self._check_balance_difference()
 
     def _synchronize_safely(self, provider, tokens, unattended):
         """Synchronize; return the error that stopped this account alone, if any.

@@ -9,6 +9,9 @@ from odoo.tools.misc import format_date, formatLang
 
 from .bank_book import BankBook
 
+#: Key of the cursor's cache holding each account's run until the bank's balances are read.
+BANK_RUNS = "online_sync_bank_runs"
+
 
 class OnlineAccount(models.Model):
     """Balances: the journal starts where the bank started, its statements end where the bank's do,
@@ -91,21 +94,39 @@ class OnlineAccount(models.Model):
 
     # synchronization ---------------------------------------------------------
 
-    def _bank_book(self, transactions, date_from):
-        """The bank's balances over this synchronization's window."""
-        balance = Decimal(str(self.balance)) if self.balance_date else None
-        return BankBook(transactions, date_from, balance, self.balance_date)
+    def _is_first_import(self):
+        """True before the first synchronization into a journal without lines, which records an opening balance."""
+        return not self.opening_date and not self.env["account.bank.statement.line"].search_count(
+            [("journal_id", "=", self.journal_id.id)], limit=1)
+
+    def _keep_for_bank_balances(self, transactions, date_from, statements):
+        """Keep what this run fetches and files (``statements`` fills as it goes) until the bank's balances
+        are read after every account's transactions, even if this account stops on an error."""
+        first_import = self._is_first_import()
+        self.env.cr.cache.setdefault(BANK_RUNS, {})[self.id] = (transactions, date_from, statements, first_import)
+
+    def _settle_bank_balances(self):
+        """With the balances just read from the bank: record the opening balance of a first import, end the
+        statements filed on the bank's balances, and tell a difference."""
+        runs = self.env.cr.cache.get(BANK_RUNS, {})
+        for account in self:
+            if account.id not in runs:
+                continue
+            transactions, date_from, statements, first_import = runs.pop(account.id)
+            balance = Decimal(str(account.balance)) if account.balance_date else None
+            book = BankBook(transactions, date_from, balance, account.balance_date)
+            if first_import:
+                account._record_opening_balance(book, transactions, date_from)
+            account._end_statements_on_bank_balances(book, statements)
+            account._check_balance_difference()
 
     def _record_opening_balance(self, book, transactions, date_from):
-        """On the first synchronization into a journal without lines, record the bank's balance before it.
+        """Record the bank's balance before the first imported line as the journal's opening balance.
 
         Like a bank statement file's opening balance, it becomes the starting
-        balance of the journal's first statement. A journal that already has
+        balance of the journal's first statement. A journal that already had
         lines keeps its own balance and the statements continue from it.
         """
-        if self.opening_date or self.env["account.bank.statement.line"].search_count(
-                [("journal_id", "=", self.journal_id.id)], limit=1):
-            return
         day = (transactions[0].booking_date if transactions else date_from) - timedelta(days=1)
         opening = book.at(day)
         if opening is None:

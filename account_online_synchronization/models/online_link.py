@@ -402,13 +402,13 @@ class OnlineLink(models.Model):
         provider = self._get_provider()
         try:
             tokens = self._refresh_tokens(provider)
-            # Balances first: each account's statements end on the bank's own figures.
-            self._fetch_accounts()
             account_errors = []
             for account in to_sync:
                 error = account._synchronize_safely(provider, tokens, unattended)
                 if error:
                     account_errors.append(error)
+            self._fetch_accounts()
+            to_sync._settle_bank_balances()
         except ProviderError as error:
             self._handle_sync_error(error)
             return False
