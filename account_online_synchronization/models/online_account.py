@@ -110,7 +110,7 @@ class OnlineAccount(models.Model):
         self._check_transactions(posted)
         imported = 0
         statements = {}
-        self._keep_for_bank_balances(posted, date_from, statements)
+        book = self._keep_for_bank_balances(posted, date_from, statements)
         sync_time = fields.Datetime.now()
         analyze_at = CHUNK_SIZE
         for chunk in split_every(CHUNK_SIZE, posted, list):
@@ -119,6 +119,7 @@ class OnlineAccount(models.Model):
                 new = self._filter_new(chunk)
                 if new:
                     self._create_statement_lines(new, statements, sync_time)
+                    self._end_statements_on_bank_balances(book, statements)
                 if not self.last_sync or chunk[-1].booking_date > self.last_sync:
                     self.last_sync = min(chunk[-1].booking_date, today)
             imported += len(new)

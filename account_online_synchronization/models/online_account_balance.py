@@ -101,9 +101,18 @@ class OnlineAccount(models.Model):
 
     def _keep_for_bank_balances(self, transactions, date_from, statements):
         """Keep what this run fetches and files (``statements`` fills as it goes) until the bank's balances
-        are read after every account's transactions, even if this account stops on an error."""
+        are read after every account's transactions, even if this account stops on an error.
+
+        Return the bank's balances as last read: each committed chunk ends its statements on them, and the
+        opening balance of a first import is recorded at once, so that a run that never ends leaves
+        statements that chain.
+        """
         first_import = self._is_first_import()
+        book = self._bank_book(transactions, date_from)
+        if first_import:
+            self._record_opening_balance(book, transactions, date_from)
         self.env.cr.cache.setdefault(BANK_RUNS, {})[self.id] = (transactions, date_from, statements, first_import)
+        return book
 
     def _settle_bank_balances(self):
         """With the balances just read from the bank: record the opening balance of a first import, end the
@@ -113,12 +122,16 @@ class OnlineAccount(models.Model):
             if account.id not in runs:
                 continue
             transactions, date_from, statements, first_import = runs.pop(account.id)
-            balance = Decimal(str(account.balance)) if account.balance_date else None
-            book = BankBook(transactions, date_from, balance, account.balance_date)
+            book = account._bank_book(transactions, date_from)
             if first_import:
                 account._record_opening_balance(book, transactions, date_from)
             account._end_statements_on_bank_balances(book, statements)
             account._check_balance_difference()
+
+    def _bank_book(self, transactions, date_from):
+        """The bank's balances over a synchronization's window, with the account's last booked balance."""
+        balance = Decimal(str(self.balance)) if self.balance_date else None
+        return BankBook(transactions, date_from, balance, self.balance_date)
 
     def _record_opening_balance(self, book, transactions, date_from):
         """Record the bank's balance before the first imported line as the journal's opening balance.
