@@ -64,7 +64,10 @@ def print_account(account, imported, total_lines):
         ("Currency", currency.name),
         ("Imported by this run", f"{imported} statement lines"),
         ("Lines in the journal", str(total_lines)),
-        ("Bank balance", money(account.balance, currency)),
+        ("Opening balance", f"{money(account.opening_balance, currency)} at the end of {account.opening_date}"
+         if account.opening_date else "none recorded (the journal had lines before)"),
+        ("Bank balance", f"{money(account.balance, currency)} booked"
+         + (f" ({money(account.available_balance, currency)} available)" if account.available_balance else "")),
         ("Journal balance", money(account.journal_balance, currency)),
         ("Difference", money(account.balance_difference, currency)),
         ("Synchronized until", str(account.last_sync or "never")),
@@ -72,8 +75,9 @@ def print_account(account, imported, total_lines):
     ]
     for label, value in rows:
         out(f"  {label:<22} {value}")
-    if not currency.is_zero(account.balance_difference):
-        out(f"  {'':<22} (the journal has no line booked before {account.first_sync_date})")
+    verdict = "bank balance = journal balance" if currency.is_zero(account.balance_difference) else (
+        account.balance_finding_message or "difference acknowledged: " + (account.balance_difference_note or ""))
+    out(f"  {'':<22} {verdict}")
 
     statements = account.env["account.bank.statement"].search(
         [("journal_id", "=", journal.id)], order="first_line_index asc, id asc",
@@ -89,10 +93,11 @@ def print_account(account, imported, total_lines):
           for value in (statement.balance_start, statement.balance_end_real)),
     )
     out(f"  {'Statement':<{name_width}}  {'Lines':>5}  {'Opening balance':>{amount_width}}  "
-        f"{'Closing balance':>{amount_width}}")
+        f"{'Closing balance':>{amount_width}}  Complete")
     for statement in statements:
         out(f"  {statement.name or '':<{name_width}}  {len(statement.line_ids):>5}  "
-            f"{statement.balance_start:>{amount_width},.2f}  {statement.balance_end_real:>{amount_width},.2f}")
+            f"{statement.balance_start:>{amount_width},.2f}  {statement.balance_end_real:>{amount_width},.2f}  "
+            f"{'yes' if statement.is_complete and statement.is_valid else 'NO'}")
     unfiled = total_lines - sum(len(statement.line_ids) for statement in statements)
     if unfiled:
         out(f"  {'(not in a statement)':<{name_width}}  {unfiled:>5}")

@@ -29,6 +29,7 @@ def committed_link(registry):
         choose_bank(wizard, "sandbox_bank").action_connect()
         link = wizard.link_id
         link._set_tokens(dict(link._get_tokens(), daily_volume=4))
+        link._fetch_accounts()  # the balances of the busier bank
         account = link.account_ids.filtered(lambda a: a.name == "Current Account")
         account._link_to_journal(None, date.today() - timedelta(days=60))
         ids = (company.id, link.id, account.id)

@@ -97,13 +97,14 @@ class TestConnect(OnlineSyncCase):
                                    msg="the bank's foreign amount is kept, not re-converted")
             self.assertTrue(line.online_transaction_identifier)
 
-    def test_balance_difference_is_shown(self):
+    def test_history_before_the_first_date_is_the_opening_balance(self):
         link = self.connect()
         account = link.account_ids.filtered("journal_id")
         total = sum(self.lines_of(account).mapped("amount"))
-        self.assertAlmostEqual(account.journal_balance, total, places=2)
-        self.assertAlmostEqual(account.balance_difference, account.balance - total, places=2)
-        self.assertNotEqual(account.balance_difference, 0.0, "history before the first date is missing")
+        self.assertNotAlmostEqual(account.opening_balance, 0.0, places=2, msg="the bank had money before")
+        self.assertAlmostEqual(account.journal_balance, account.opening_balance + total, places=2)
+        self.assertAlmostEqual(account.balance_difference, 0.0, places=2)
+        self.assertFalse(account.balance_finding)
 
     def test_fetch_accounts_finds_accounts_opened_later(self):
         with freeze_time(date.today() - timedelta(days=2)):

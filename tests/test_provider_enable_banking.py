@@ -172,6 +172,8 @@ def test_list_accounts(provider, fake, tokens):
         Decimal(r["transaction_amount"]["amount"]) * (1 if r["credit_debit_indicator"] == "CRDT" else -1)
         for r in fake.transactions["eur"] if r["status"] == "BOOK"))
     assert eur.balance == Decimal("10000.00") + booked
+    assert eur.balance_date == date.today(), "the closing booked balance and its reference date"
+    assert eur.available_balance == eur.balance + 500, "the interim available balance, for information"
     sek = next(a for a in accounts.values() if a.currency == "SEK")
     assert sek.number == "3300-1234567" and isinstance(sek.balance, Decimal)
 
@@ -199,7 +201,9 @@ def test_known_transactions_are_mapped(provider, fake, tokens):
     assert out.counterparty_name == debit["creditor"]["name"]
     assert out.counterparty_account == debit["creditor_account"]["iban"]
     assert out.label == debit["remittance_information"][0]
-    assert out.raw == debit
+    served = dict(out.raw)
+    assert out.balance_after == Decimal(served.pop("balance_after_transaction")["amount"]), "the bank's running balance"
+    assert served == debit
     credit = next(r for r in rows.values() if r["credit_debit_indicator"] == "CRDT")
     into = by_id[credit["entry_reference"]]
     assert into.amount == Decimal(credit["transaction_amount"]["amount"]) > 0

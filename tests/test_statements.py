@@ -39,12 +39,15 @@ class TestStatementPeriodicity(OnlineSyncCase):
         self.assertEqual(sorted(lines.statement_id.mapped("name")),
                          [f"{journal.code} Statement 2026-0{m}" for m in (1, 2, 3)])
         statements = lines.statement_id.sorted("first_line_index")
-        self.assertEqual(statements[0].balance_start, 0.0)
+        account = journal.online_account_id
+        self.assertAlmostEqual(statements[0].balance_start, account.opening_balance, places=2,
+                               msg="the first statement starts where the bank started")
         for previous, statement in zip(statements, statements[1:]):
             self.assertAlmostEqual(statement.balance_start, previous.balance_end_real, places=2,
                                    msg="each statement starts where the previous one ended")
-        self.assertAlmostEqual(statements[-1].balance_end_real, sum(lines.mapped("amount")), places=2)
+        self.assertAlmostEqual(statements[-1].balance_end_real, account.balance, places=2)
         self.assertTrue(all(statements.mapped("is_complete")))
+        self.assertTrue(all(statements.mapped("is_valid")))
 
     def test_day(self):
         journal, lines = self.sync_with("day")

@@ -71,7 +71,7 @@ def check_consistency(env, account):
     for move in lines.move_id:
         assert len(move.line_ids) >= 2 and move.company_currency_id.is_zero(sum(move.line_ids.mapped("balance")))
     assert all(lines.mapped("statement_id")), "every line is in a statement"
-    previous_end = 0.0
+    previous_end = account.opening_balance
     for statement in env["account.bank.statement"].search(
             [("journal_id", "=", account.journal_id.id)]).sorted("first_line_index"):
         currency = statement.currency_id

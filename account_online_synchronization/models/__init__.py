@@ -4,11 +4,14 @@ from . import res_company
 from . import online_sync_event
 from . import online_institution
 from . import online_link
+from . import online_link_balance
 from . import online_link_legacy
 from . import online_link_neutralized
 from . import online_link_consent
 from . import online_provider_config
 from . import online_account
 from . import online_account_bank_changes
+from . import online_account_balance
 from . import account_journal
+from . import account_journal_balance
 from . import account_bank_statement_line

@@ -121,20 +121,27 @@ class AccountJournal(models.Model):
         self._online_sync_chain_balances(touched)
 
     def _online_sync_chain_balances(self, statements):
-        """Recompute the balances of ``statements`` and of the later ones, oldest first.
+        """Recompute the starting balances of ``statements`` and of the later ones, oldest first.
 
         Odoo computes a statement's starting balance once, at creation; lines
-        added by a synchronization change it and the ending balance, which
-        the bank's feed defines for online journals.
+        added by a synchronization change it. The ending balances are the
+        bank's and are kept; the journal's first statement starts at the
+        opening balance recorded at the first synchronization.
         """
         self.env.flush_all()
         first_index = min(statements.mapped("first_line_index"))
         chain = self.env["account.bank.statement"].search([
             ("journal_id", "=", self.id), ("first_line_index", ">=", first_index),
         ]).sorted("first_line_index")
+        bank_ends = {statement: statement.balance_end_real for statement in chain}
+        account = self.online_account_id
+        first_line = self.env["account.bank.statement.line"].search(
+            [("journal_id", "=", self.id)], order="internal_index", limit=1)
         for statement in chain:
             statement._compute_balance_start()
-            statement.balance_end_real = statement.balance_end
+            if account.opening_date and statement.first_line_index == first_line.internal_index:
+                statement.balance_start = account.opening_balance
+            statement.balance_end_real = bank_ends[statement]
 
     def _online_sync_open_statement(self, start, end):
         """The latest statement of this journal holding lines of the period, if any."""

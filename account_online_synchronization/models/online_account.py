@@ -60,8 +60,7 @@ class OnlineAccount(models.Model):
     journal_balance = fields.Monetary(compute="_compute_journal_balance")
     balance_difference = fields.Monetary(
         compute="_compute_journal_balance",
-        help="Bank balance minus the total of the journal's statement lines. It is not zero when "
-             "history before the first synchronization date is missing from the journal.",
+        help="The bank's booked balance minus the journal's: its opening balance plus its posted statement lines.",
     )
     journal_ids = fields.One2many("account.journal", "online_account_id", string="Journals")
     journal_id = fields.Many2one("account.journal", compute="_compute_journal_id")
@@ -110,7 +109,8 @@ class OnlineAccount(models.Model):
             ["journal_id"], ["amount:sum"],
         ))
         for account in self:
-            account.journal_balance = totals.get(account.journal_id, 0.0)
+            opening = account._journal_opening(account.journal_id) if account.journal_id else 0.0
+            account.journal_balance = opening + totals.get(account.journal_id, 0.0)
             account.balance_difference = account.balance - account.journal_balance
 
     # synchronization ---------------------------------------------------------
@@ -133,6 +133,7 @@ class OnlineAccount(models.Model):
         posted = self._recognise_reimported(posted, date_from)
         imported = 0
         statements = {}
+        book = self._keep_for_bank_balances(posted, date_from, statements)
         sync_time = fields.Datetime.now()
         analyze_at = CHUNK_SIZE
         for chunk in split_every(CHUNK_SIZE, posted, list):
@@ -141,6 +142,7 @@ class OnlineAccount(models.Model):
                 new = self._filter_new(chunk)
                 if new:
                     self._create_statement_lines(new, statements, sync_time)
+                    self._end_statements_on_bank_balances(book, statements)
                 if not self.last_sync or chunk[-1].booking_date > self.last_sync:
                     self.last_sync = min(chunk[-1].booking_date, today)
             imported += len(new)

@@ -94,6 +94,7 @@ class OnlineLink(models.Model):
             ("consent_expired", "Consent expired"),
             ("rate_limited", "One refresh per day (rate limited)"),
             ("down", "Bank unavailable"),
+            ("gap", "Books a transaction but forgets to send it (balance difference)"),
         ],
         default="normal",
         help="Sandbox only: makes the demo bank answer as a real one does when something goes wrong.",
@@ -409,9 +410,14 @@ class OnlineLink(models.Model):
         known.update(self._match_renamed_accounts(bank_accounts, known))
         new_vals = []
         for bank_account in bank_accounts:
-            vals = {"name": bank_account.name, "account_number": bank_account.number}
+            vals = {
+                "name": bank_account.name,
+                "account_number": bank_account.number,
+            }
             if bank_account.balance is not None:
-                vals["balance"] = bank_account.balance
+                # A bank that gives no balance this time (e.g. its daily quota is used) leaves the last one.
+                vals.update(balance=bank_account.balance, available_balance=bank_account.available_balance,
+                            balance_date=bank_account.balance_date or fields.Date.today())
             if bank_account.id in known:
                 known[bank_account.id].sudo().write(vals)
                 continue
@@ -519,6 +525,7 @@ class OnlineLink(models.Model):
                 elif first_sync or account.last_sync_imported:
                     needs_balances = True
             self._fetch_accounts(balances=needs_balances, provider=provider)
+            to_sync._settle_bank_balances()
         except ProviderError as error:
             self._handle_sync_error(error)
             return False

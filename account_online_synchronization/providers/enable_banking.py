@@ -53,8 +53,9 @@ JWT_RENEW_MARGIN = 60
 DEFAULT_CONSENT_SECONDS = 90 * 86400
 MAX_CONSENT_SECONDS = 180 * 86400
 
-#: Closing balance preference, as banks report several kinds.
-BALANCE_TYPES = ("CLBD", "ITBD", "OPBD", "CLAV", "ITAV", "PRCD", "XPCD")
+#: Booked balance preference (the one compared with the journal), then the available one, shown for information.
+BOOKED_TYPES = ("CLBD", "ITBD", "PRCD")
+AVAILABLE_TYPES = ("ITAV", "CLAV")
 PENDING_STATUSES = frozenset({"PDNG", "HOLD", "SCHD", "OTHR"})
 #: Statuses of transactions that never moved money.
 VOID_STATUSES = frozenset({"CNCL", "RJCT"})
@@ -396,7 +397,8 @@ class EnableBankingProvider(Provider):
         """The accounts shared in the session, with their closing balance when ``balances`` is True."""
         accounts = []
         for account_id, entry in self._accounts(tokens).items():
-            balance, balance_currency = self._balance(entry["uid"], tokens) if balances else (None, "")
+            balance, balance_date, available, balance_currency = (
+                self._balance(entry["uid"], tokens) if balances else (None, None, None, ""))
             currency = entry["currency"] or balance_currency
             if not currency:
                 raise MalformedResponse("Enable Banking sent an account without currency.")
@@ -407,6 +409,8 @@ class EnableBankingProvider(Provider):
                 number=entry["number"],
                 balance=balance,
                 holder_name=entry["holder"],
+                balance_date=balance_date,
+                available_balance=available,
             ))
         return accounts
 
@@ -416,12 +420,21 @@ class EnableBankingProvider(Provider):
         if not isinstance(balances, list):
             raise MalformedResponse("Enable Banking sent an invalid balance list.", request_id=response.request_id)
         by_type = {b.get("balance_type"): b for b in balances if isinstance(b, dict)}
-        chosen = next((by_type[t] for t in BALANCE_TYPES if t in by_type), balances[0] if balances else None)
-        if not chosen:
-            return None, ""
+        booked = next((by_type[t] for t in BOOKED_TYPES if t in by_type), None)
+        available = next((by_type[t] for t in AVAILABLE_TYPES if t in by_type), None)
         with with_request_id(response.request_id):
-            amount = require(chosen, "balance_amount")
-            return parse_amount(amount.get("amount"), "balance"), parse_currency(amount.get("currency"))
+            booked_amount, currency = self._balance_amount(booked)
+            available_amount, available_currency = self._balance_amount(available)
+            reference = booked and booked.get("reference_date")
+            return (booked_amount, parse_date(reference, "balance date") if reference else None,
+                    available_amount, currency or available_currency)
+
+    @staticmethod
+    def _balance_amount(balance):
+        if not balance:
+            return None, ""
+        amount = require(balance, "balance_amount")
+        return parse_amount(amount.get("amount"), "balance"), parse_currency(amount.get("currency"))
 
     def list_transactions(self, tokens, account_id, date_from, cursor=None, unattended=False):
         """One page of transactions from ``date_from``; the cursor carries the API's ``continuation_key``.
@@ -521,6 +534,7 @@ class EnableBankingProvider(Provider):
         if instructed.get("amount") is not None and instructed.get("currency") not in (None, currency):
             foreign_currency = parse_currency(instructed["currency"])
             foreign_amount = abs(parse_amount(instructed["amount"], "foreign amount")).copy_sign(amount)
+        after = raw.get("balance_after_transaction")
         transaction = Transaction(
             id="",
             booking_date=booking_date,
@@ -534,6 +548,8 @@ class EnableBankingProvider(Provider):
                 "identification") or "",
             foreign_amount=foreign_amount,
             foreign_currency=foreign_currency,
+            balance_after=parse_amount(after.get("amount"), "balance after transaction")
+            if posted and isinstance(after, dict) and after.get("amount") is not None else None,
             raw=raw,
         )
         return dataclasses.replace(transaction, id=self._transaction_id(raw, transaction, seen))

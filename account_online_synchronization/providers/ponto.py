@@ -470,6 +470,8 @@ class PontoProvider(Provider):
             self._check_authorization(item)
             attributes = item["attributes"]
             balance = attributes.get("currentBalance")
+            available = attributes.get("availableBalance")
+            balance_date = attributes.get("currentBalanceReferenceDate")
             accounts.append(Account(
                 id=item["id"],
                 name=attributes.get("description") or attributes.get("product") or attributes.get("reference") or "",
@@ -477,6 +479,8 @@ class PontoProvider(Provider):
                 number=attributes.get("reference") or "",
                 balance=None if balance is None else parse_amount(balance, "balance"),
                 holder_name=attributes.get("holderName") or "",
+                balance_date=_bank_date(balance_date, "balance date") if balance_date else None,
+                available_balance=None if available is None else parse_amount(available, "available balance"),
             ))
         return accounts
 

@@ -5,7 +5,14 @@ the day, so the same question always gets the same answer. Transactions of the
 last two days are partly pending; they come back posted, with the same id,
 once the bank's clock has moved on. ``config['scenario']`` switches the bank
 into a failure mode to show how the synchronization reacts.
+
+The bank keeps its books: an account opens with ``OPENING_BALANCE`` when its
+history starts, its booked balance is that plus every posted transaction, and
+each posted transaction carries the balance right after it. In the ``gap``
+scenario the bank books its first pending transaction but forgets to send it,
+though its balances count it, as a real bank sometimes does.
 """
+import dataclasses
 import hashlib
 import random
 import secrets
@@ -24,7 +31,7 @@ OPENING_BALANCE = Decimal("2500.00")
 #: Days a consent lasts, as under PSD2.
 CONSENT_DAYS = 180
 
-SCENARIOS = ("normal", "mfa", "consent_expired", "rate_limited", "down")
+SCENARIOS = ("normal", "mfa", "consent_expired", "rate_limited", "down", "gap")
 
 INSTITUTIONS = (
     Institution("sandbox_bank", "Sandbox Bank", "BE"),
@@ -77,6 +84,8 @@ class SandboxProvider(Provider):
         self.scenario = self.config.get("scenario") or "normal"
         if self.scenario not in SCENARIOS:
             raise InvalidConfiguration(f"Unknown sandbox scenario {self.scenario!r}")
+        #: ``(account id, day) -> total of the day's posted transactions``, for this instance's answers.
+        self._day_totals = {}
 
     # institutions and consent -------------------------------------------------
 
@@ -125,17 +134,23 @@ class SandboxProvider(Provider):
         connection_id = self._connection_id(tokens)
         opened_on = date.fromisoformat(tokens.get("opened_on") or date.today().isoformat())
         accounts = []
+        today = date.today()
         for suffix, name, currency, opened_after in ACCOUNTS:
-            if date.today() < opened_on + timedelta(days=opened_after):
+            if today < opened_on + timedelta(days=opened_after):
                 continue
             account_id = f"{connection_id}-{suffix}"
+            booked = self._booked_before(tokens, account_id, currency, today + timedelta(days=1))
+            pending = sum(t.amount for day in (today - timedelta(days=1), today)
+                          for t in self._booked_day(tokens, account_id, currency, day) if not t.is_posted)
             accounts.append(Account(
                 id=account_id,
                 name=name,
                 currency=currency,
                 number=iban("BE", account_id),
-                balance=self._balance(tokens, account_id, currency),
+                balance=booked,
                 holder_name="Sandbox Customer",
+                balance_date=today,
+                available_balance=booked + pending,
             ))
         return accounts
 
@@ -150,13 +165,15 @@ class SandboxProvider(Provider):
             day_text, index_text = cursor.split(":")
             day, index = date.fromisoformat(day_text), int(index_text)
         today = date.today()
+        forgotten = self._forgotten_id(tokens, account_id, currency) if self.scenario == "gap" else None
         page = []
         while day <= today:
-            day_transactions = self._day_transactions(tokens, account_id, currency, day)
+            day_transactions = self._with_balances(tokens, account_id, currency, day)
             while index < len(day_transactions):
                 if len(page) == PAGE_SIZE:
                     return TransactionPage(page, f"{day.isoformat()}:{index}")
-                page.append(day_transactions[index])
+                if day_transactions[index].id != forgotten:
+                    page.append(day_transactions[index])
                 index += 1
             day, index = day + timedelta(days=1), 0
         return TransactionPage(page, None)
@@ -181,14 +198,42 @@ class SandboxProvider(Provider):
     def _connection_id(tokens):
         return Provider.required_token(tokens, "connection_id", "This connection has no consent at Sandbox Bank.")
 
-    def _balance(self, tokens, account_id, currency):
-        """The booked balance: opening balance plus every posted transaction."""
-        day = self._history_start()
-        total = OPENING_BALANCE
-        while day <= date.today():
-            total += sum(t.amount for t in self._day_transactions(tokens, account_id, currency, day) if t.is_posted)
-            day += timedelta(days=1)
+    def _booked_before(self, tokens, account_id, currency, day):
+        """The booked balance at the start of ``day``: opening balance plus every earlier posted transaction."""
+        total, current = OPENING_BALANCE, self._history_start()
+        while current < day:
+            key = (account_id, current)
+            if key not in self._day_totals:
+                self._day_totals[key] = sum(
+                    t.amount for t in self._booked_day(tokens, account_id, currency, current) if t.is_posted)
+            total += self._day_totals[key]
+            current += timedelta(days=1)
         return total
+
+    def _with_balances(self, tokens, account_id, currency, day):
+        """The transactions of ``day``, the posted ones with the booked balance right after them."""
+        balance = self._booked_before(tokens, account_id, currency, day)
+        transactions = []
+        for transaction in self._booked_day(tokens, account_id, currency, day):
+            if transaction.is_posted:
+                balance += transaction.amount
+                transaction = dataclasses.replace(transaction, balance_after=balance)
+            transactions.append(transaction)
+        return transactions
+
+    def _booked_day(self, tokens, account_id, currency, day):
+        """The day's transactions as the bank books them: in the ``gap`` scenario, its first pending one is booked."""
+        transactions = self._day_transactions(tokens, account_id, currency, day)
+        if self.scenario != "gap" or day < date.today() - timedelta(days=PENDING_DAYS - 1):
+            return transactions
+        forgotten = self._forgotten_id(tokens, account_id, currency)
+        return [dataclasses.replace(t, status=POSTED) if t.id == forgotten else t for t in transactions]
+
+    def _forgotten_id(self, tokens, account_id, currency):
+        """The transaction the bank books but forgets to send in the ``gap`` scenario: its first pending one."""
+        days = [date.today() - timedelta(days=n) for n in range(PENDING_DAYS - 1, -1, -1)]
+        return next((t.id for day in days for t in self._day_transactions(tokens, account_id, currency, day)
+                     if not t.is_posted), None)
 
     @staticmethod
     def _history_start():

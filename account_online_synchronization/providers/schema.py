@@ -68,8 +68,13 @@ class Account:
     name: str
     currency: str
     number: str = ""
+    #: The booked balance (closing or interim booked), the one compared with the journal.
     balance: Decimal | None = None
     holder_name: str = ""
+    #: The day whose end ``balance`` is the booked balance of (None: today, every posted transaction included).
+    balance_date: date | None = None
+    #: The available balance, for information only (it counts pending transactions and credit lines).
+    available_balance: Decimal | None = None
 
     def __post_init__(self):
         """Refuse values of the wrong type or size: they are never truncated or rounded."""
@@ -97,6 +102,8 @@ class Transaction:
     counterparty_account: str = ""
     foreign_amount: Decimal | None = None
     foreign_currency: str = ""
+    #: The booked balance right after this transaction, when the bank gives it.
+    balance_after: Decimal | None = None
     raw: dict = field(default_factory=dict, compare=False)
 
     def __post_init__(self):

@@ -261,6 +261,16 @@ class FakeEnableBanking(FakeAggregator, FakeBankControls):
                                      {"Retry-After": str(retry_after)})
         return key, None
 
+    def _balances_after(self, key):
+        """The booked balance after each booked row (by ``id``), in booking order, as the bank keeps its book."""
+        currency = next(c for k, _a, _h, _d, c in ACCOUNTS if k == key)
+        balance, after = Decimal("10000.00"), {}
+        for row in sorted((r for r in self.transactions[key] if r["status"] == "BOOK"), key=self._day):
+            sign = 1 if row["credit_debit_indicator"] == "CRDT" else -1
+            balance += Decimal(row["transaction_amount"]["amount"]) * sign
+            after[id(row)] = {"amount": str(balance), "currency": currency}
+        return after
+
     @staticmethod
     def _day(row):
         return date.fromisoformat(row["booking_date"] or row["transaction_date"])
@@ -440,7 +450,9 @@ class FakeEnableBanking(FakeAggregator, FakeBankControls):
                 offset = -1
             if offset < 0:
                 return self._error(422, "WRONG_CONTINUATION_KEY", "Wrong continuation key provided")
-        page = [dict(r) for r in rows[offset:offset + PAGE_SIZE]]
+        balances_after = self._balances_after(key)
+        page = [dict(r, balance_after_transaction=balances_after[id(r)]) if id(r) in balances_after else dict(r)
+                for r in rows[offset:offset + PAGE_SIZE]]
         if not self.entry_references:
             for row in page:
                 row.update(entry_reference=None, transaction_id=str(uuid.uuid4()))
