@@ -9,3 +9,4 @@ from . import online_provider_config
 from . import online_account
 from . import account_journal
 from . import account_bank_statement_line
+from . import account_move
