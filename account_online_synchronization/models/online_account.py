@@ -122,6 +122,8 @@ class OnlineAccount(models.Model):
                     self.last_sync = min(chunk[-1].booking_date, today)
             imported += len(new)
             self.link_id._commit()
+            # What the chunk left in the cache is no longer needed: a large import keeps a flat memory use.
+            self.env.invalidate_all()
             if imported >= analyze_at:
                 self._refresh_planner_statistics()
                 analyze_at *= 2
