@@ -70,11 +70,12 @@ class TestImportEntries(OnlineSyncCase):
             move, twin_move = line.move_id, twin_line.move_id
             self.assertEqual(move.state, "posted")
             self.assertEqual(
-                (own(move.name, journal.code), move.sequence_number, move.date, move.checked, move.currency_id,
-                 move.amount_total, move.partner_id, move.ref, move.narration),
-                (own(twin_move.name, twin.code), twin_move.sequence_number, twin_move.date, twin_move.checked,
-                 twin_move.currency_id, twin_move.amount_total, twin_move.partner_id, twin_move.ref,
-                 twin_move.narration),
+                (own(move.name, journal.code), own(move.sequence_prefix, journal.code), move.sequence_number,
+                 move.made_sequence_gap, move.date, move.checked, move.currency_id, move.amount_total,
+                 move.partner_id, move.ref, move.narration),
+                (own(twin_move.name, twin.code), own(twin_move.sequence_prefix, twin.code), twin_move.sequence_number,
+                 twin_move.made_sequence_gap, twin_move.date, twin_move.checked, twin_move.currency_id,
+                 twin_move.amount_total, twin_move.partner_id, twin_move.ref, twin_move.narration),
             )
             self.assertEqual(line.statement_id.name.replace(journal.code, twin.code), twin_line.statement_id.name)
             for field in ("amount_residual", "is_reconciled", "currency_id", "company_id"):
