@@ -42,7 +42,7 @@ def main(path, oca_version=""):
           f"load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}"
           + (f"; OCA account_statement_import_online {oca_version}" if oca_version else ""))
     header = (f"{'N':>6} {'contender':<38} {'runs':>4} {'lines':>6} {'first s':>8} {'lines/s':>8} "
-              f"{'q/line':>7} {'again s':>8} {'again q':>8} {'peak RSS MiB':>12}")
+              f"{'q/line':>7} {'again s':>8} {'again q':>8} {'peak RSS MiB':>12} {'growth MiB':>10}")
     print(header)
     print("-" * len(header))
     summary = {}
@@ -58,11 +58,15 @@ def main(path, oca_version=""):
                 "again": median(measures, "again", "seconds"),
                 "queries": median(measures, "first", "queries") / lines,
                 "rss": median(measures, "again", "rss"),
+                "growth": median([{"g": run["again"]["rss"] - run["rss_before"]} for run in measures], "g"),
             }
             summary[(n, contender)] = row
             print(f"{n:>6} {NAMES[contender]:<38} {len(measures):>4} {lines:>6} {first:>8.2f} {lines / first:>8.1f} "
                   f"{row['queries']:>7.2f} {row['again']:>8.3f} {median(measures, 'again', 'queries'):>8} "
-                  f"{row['rss']:>12.1f}")
+                  f"{row['rss']:>12.1f} {row['growth']:>10.1f}")
+    print()
+    print("q/line: SQL queries per imported line; again: the re-import of the same period; growth: peak RSS")
+    print("minus the RSS before the first pass (the benchmark keeps the bank's history in memory).")
     print()
     print("Ratios: the other contender's figure divided by this addon's (higher is better for this addon).")
     print(f"{'N':>6} {'against':<38} {'first import':>12} {'re-import':>10} {'queries/line':>12} {'peak RSS':>9}")
