@@ -15,3 +15,4 @@ from . import online_account_balance
 from . import account_journal
 from . import account_journal_balance
 from . import account_bank_statement_line
+from . import account_move

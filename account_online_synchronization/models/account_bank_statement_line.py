@@ -1,9 +1,11 @@
-from odoo import api, fields, models
+from odoo import Command, api, fields, models
 
 from .online_sync_protected import check_writable
 
 #: Set by the synchronization only: they identify the bank transaction a line was imported from.
 ONLINE_FIELDS = {"online_transaction_identifier", "online_account_id"}
+#: The statement line's fields its journal items are made from.
+MOVE_LINE_SOURCE_FIELDS = ("journal_id", "date", "payment_ref", "partner_id", "amount", "amount_currency", "foreign_currency_id")
 
 
 class AccountBankStatementLine(models.Model):
@@ -31,3 +33,25 @@ class AccountBankStatementLine(models.Model):
     def write(self, vals):
         check_writable(self, [vals], {}, ONLINE_FIELDS)
         return super().write(vals)
+    @api.model
+    def _online_sync_complete_entries(self, vals_list):
+        """Complete ``vals_list`` with what Odoo would otherwise write on each entry, one at a time.
+
+        The journal items (``line_ids``), computed by Odoo's own method on
+        unsaved lines, are then created with the entries instead of entry by
+        entry; the "checked" flag that posting sets is given at creation.
+        """
+        journals = self.env["account.journal"].browse({vals["journal_id"] for vals in vals_list})
+        autocheck = {journal.id: journal.autocheck_on_post for journal in journals}
+        # Without distribution models, Odoo's search for one per journal item finds nothing.
+        no_analytic = not self.env["account.analytic.distribution.model"].search_count([], limit=1)
+        for vals in vals_list:
+            draft = self.new({key: vals[key] for key in MOVE_LINE_SOURCE_FIELDS if key in vals})
+            items = draft._prepare_move_line_default_vals()
+            for item in items:
+                del item["move_id"]
+                if no_analytic:
+                    item["analytic_distribution"] = False
+            vals["line_ids"] = [Command.create(item) for item in items]
+            vals["checked"] = autocheck[vals["journal_id"]]
+        return vals_list

@@ -12,6 +12,7 @@ from odoo.tools import SQL, split_every
 
 from ..providers import MalformedResponse, ProviderError
 from ..providers.errors import UnexpectedError
+from .account_move import BATCH_NUMBERING
 
 _logger = logging.getLogger(__name__)
 
@@ -147,6 +148,8 @@ class OnlineAccount(models.Model):
                     self.last_sync = min(chunk[-1].booking_date, today)
             imported += len(new)
             self.link_id._commit()
+            # What the chunk left in the cache is no longer needed: a large import keeps a flat memory use.
+            self.env.invalidate_all()
             if imported >= analyze_at:
                 self._refresh_planner_statistics()
                 analyze_at *= 2
@@ -384,7 +387,8 @@ class OnlineAccount(models.Model):
             if foreign and foreign != currency and transaction.foreign_amount is not None:
                 vals.update(foreign_currency_id=foreign.id, amount_currency=float(transaction.foreign_amount))
             vals_list.append(vals)
-        lines = self.env["account.bank.statement.line"].with_context(**IMPORT_CONTEXT).create(vals_list)
+        statement_lines = self.env["account.bank.statement.line"].with_context(**IMPORT_CONTEXT, **{BATCH_NUMBERING: True})
+        lines = statement_lines.create(statement_lines._online_sync_complete_entries(vals_list))
         journal._online_sync_file_into_statements(lines, statements, sync_time)
 
     def _get_currencies(self, codes):
