@@ -22,6 +22,9 @@
         "views/online_sync_event_views.xml",
         "views/online_sync_menus.xml",
     ],
+    "assets": {
+        "web.assets_backend": ["account_online_synchronization/static/src/**/*"],
+    },
     "post_init_hook": "post_init_hook",
     "installable": True,
     "auto_install": ["account"],

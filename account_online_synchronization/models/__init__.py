@@ -4,6 +4,7 @@ from . import online_sync_event
 from . import online_institution
 from . import online_link
 from . import online_link_legacy
+from . import online_link_import
 from . import online_link_consent
 from . import online_provider_config
 from . import online_account

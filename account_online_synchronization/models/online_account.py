@@ -120,11 +120,13 @@ class OnlineAccount(models.Model):
                 if not self.last_sync or chunk[-1].booking_date > self.last_sync:
                     self.last_sync = min(chunk[-1].booking_date, today)
             imported += len(new)
+            self.link_id._import_progress(self, imported)
             self.link_id._commit()
             if imported >= analyze_at:
                 self._refresh_planner_statistics()
                 analyze_at *= 2
         self.write({"last_sync": today, "last_sync_imported": imported, "pending_count": pending_count})
+        self.link_id._import_progress(self, imported, finished=True)
 
     def _synchronize_safely(self, provider, tokens, unattended):
         """Synchronize; return the error that stopped this account alone, if any.
