@@ -67,7 +67,7 @@ class OnlineLink(models.Model):
         if self.import_state:
             return self._import_busy_notification()
         accounts = (accounts or self.account_ids).filtered("journal_ids")
-        if accounts and self._expected_new_lines(accounts) <= INLINE_MAX_LINES:
+        if self._expected_new_lines(accounts) <= INLINE_MAX_LINES:
             failures = self._fetch_transactions_as_user(unattended=False, accounts=accounts)
             return self._sync_result_notification(failures, accounts)
         return self._queue_import(accounts)
