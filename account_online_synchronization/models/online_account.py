@@ -111,7 +111,7 @@ class OnlineAccount(models.Model):
         statements = {}
         sync_time = fields.Datetime.now()
         analyze_at = CHUNK_SIZE
-        for chunk in split_every(CHUNK_SIZE, posted, list):
+        for chunk in split_every(self.env.context.get("online_sync_chunk_size") or CHUNK_SIZE, posted, list):
             # A database error leaves nothing of the chunk, and the transaction usable.
             with self.env.cr.savepoint():
                 new = self._filter_new(chunk)
@@ -120,13 +120,13 @@ class OnlineAccount(models.Model):
                 if not self.last_sync or chunk[-1].booking_date > self.last_sync:
                     self.last_sync = min(chunk[-1].booking_date, today)
             imported += len(new)
-            self.link_id._import_progress(self, imported)
+            self.link_id._import_progress(self)
             self.link_id._commit()
             if imported >= analyze_at:
                 self._refresh_planner_statistics()
                 analyze_at *= 2
         self.write({"last_sync": today, "last_sync_imported": imported, "pending_count": pending_count})
-        self.link_id._import_progress(self, imported, finished=True)
+        self.link_id._import_progress(self, finished=True)
 
     def _synchronize_safely(self, provider, tokens, unattended):
         """Synchronize; return the error that stopped this account alone, if any.

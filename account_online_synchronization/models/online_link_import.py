@@ -19,6 +19,9 @@ PROGRESS_NOTIFICATION = "account_online_synchronization/import_progress"
 INLINE_MAX_LINES = 100
 #: Days of history from which the daily number of new lines of an account is estimated.
 RATE_DAYS = 30
+#: Lines committed at a time by a background import: Odoo stops a cron job after 120 s by default,
+#: and the job resumes from what was committed.
+BACKGROUND_CHUNK_SIZE = 50
 #: A queued import whose connection is being synchronized by another run is tried again after this delay.
 BUSY_RETRY = timedelta(minutes=1)
 
@@ -35,7 +38,10 @@ class OnlineLink(models.Model):
     )
     import_user_id = fields.Many2one("res.users", string="Import Requested By", readonly=True, copy=False)
     import_started = fields.Datetime(readonly=True, copy=False)
-    import_progress = fields.Json(readonly=True, copy=False, help="Lines imported so far and whether done, per account.")
+    import_progress = fields.Json(
+        string="Progress by Account", readonly=True, copy=False,
+        help="Lines imported so far and whether done, per account.",
+    )
     import_status = fields.Char(compute="_compute_import_status", string="Import Progress")
 
     @api.depends("import_state", "import_progress", "import_account_ids")
@@ -81,7 +87,8 @@ class OnlineLink(models.Model):
                 raise self._busy_error()
         # Two clicks at once: the second waits here, then sees the first one's queued import.
         self.flush_recordset(["import_state"])
-        self.env.cr.execute(SQL("SELECT import_state FROM online_link WHERE id = %s FOR UPDATE", self.id))
+        self.env.cr.execute(SQL("SELECT import_state FROM online_link WHERE id = %s FOR UPDATE", self.id),
+                            log_exceptions=False)
         state = self.env.cr.fetchone()[0]
         if state == "queued":
             self.sudo().import_account_ids |= accounts
@@ -161,7 +168,11 @@ class OnlineLink(models.Model):
         try:
             if self.company_id.online_sync_blocked:
                 self.company_id._online_sync_check_not_blocked()
-            if self._fetch_transactions(unattended=False, accounts=self.import_account_ids):
+            link = self.with_context(online_sync_chunk_size=BACKGROUND_CHUNK_SIZE)
+            # Resuming an import cut by the time limit: the accounts it finished are done.
+            progress = self.import_progress or {}
+            accounts = link.import_account_ids.filtered(lambda account: not progress.get(str(account.id), [0, False])[1])
+            if link._fetch_transactions(unattended=False, accounts=accounts or link.import_account_ids):
                 error = _("%(error)s (reference %(reference)s)", error=self.error_message, reference=self.error_reference)
         except UserError as refusal:
             error = str(refusal)
@@ -223,15 +234,19 @@ class OnlineLink(models.Model):
             ))
         return summary
 
-    def _import_progress(self, account, imported, finished=False):
-        """Record that ``account`` has ``imported`` lines so far in the running background import.
+    def _import_progress(self, account, finished=False):
+        """Record the lines ``account`` has received so far in the running background import.
 
         Called with each chunk, before it is committed: what it reports is
-        what is kept. It also tells the scheduler the job progresses, so that
-        an import cut by the time limit is run again rather than counted as failed.
+        what is kept, counted since the import started, across the runs of
+        an import cut by the time limit. It also tells the scheduler the job
+        progresses, so that such an import is run again rather than counted as failed.
         """
         if self.import_state != "running":
             return
+        imported = self.env["account.bank.statement.line"].sudo().search_count([
+            ("online_account_id", "=", account.id), ("create_date", ">=", self.import_started),
+        ])
         progress = dict(self.import_progress or {}, **{str(account.id): [imported, finished]})
         self.sudo().import_progress = progress
         self.env["ir.cron"]._notify_progress(

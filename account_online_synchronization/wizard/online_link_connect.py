@@ -116,9 +116,10 @@ class OnlineLinkConnect(models.TransientModel):
         """Link the accounts to journals and queue their first import."""
         self.ensure_one()
         self.env["online.link"]._check_manager()
-        # A second click waits for the first one here, then links nothing more.
+        # A second click waits for the first one here; Odoo retries it, and it links nothing more.
         self.flush_recordset(["confirmed"])
-        self.env.cr.execute(SQL("SELECT confirmed FROM online_link_connect WHERE id = %s FOR UPDATE", self.id))
+        self.env.cr.execute(SQL("SELECT confirmed FROM online_link_connect WHERE id = %s FOR UPDATE", self.id),
+                            log_exceptions=False)
         if not self.env.cr.fetchone()[0]:
             self._link_accounts()
         return {
