@@ -23,9 +23,7 @@
         "views/online_sync_menus.xml",
     ],
     "assets": {
-        "web.assets_backend": [
-            "account_online_synchronization/static/src/js/plaid_link.js",
-        ],
+        "web.assets_backend": ["account_online_synchronization/static/src/**/*"],
     },
     "post_init_hook": "post_init_hook",
     "installable": True,

@@ -21,6 +21,16 @@ def bank_posted_ids(link, account, date_from):
         cursor = page.next_cursor
 
 
+def run_queued_imports(env):
+    """Run the imports the clicks queued, as Odoo's scheduler does: again while some are queued."""
+    links = env["online.link"]
+    for _run in range(10):
+        if not links.search_count([("import_state", "!=", False)]):
+            return
+        links._cron_import_queued()
+    raise AssertionError("the queued imports did not end")
+
+
 def choose_bank(wizard, identifier):
     """Pick the institution ``identifier`` in the connect wizard, as a user does in its Bank field."""
     wizard.institution_id = wizard.env["online.institution"].search([
@@ -54,7 +64,11 @@ class OnlineSyncCase(TransactionCase):
             line.action = "new" if line.name in accounts else "skip"
         wizard.first_sync_date = first_sync_date or date.today() - timedelta(days=30)
         wizard.action_confirm()
+        self.run_queued_imports()
         return link
+
+    def run_queued_imports(self):
+        run_queued_imports(self.env)
 
     def lines_of(self, account):
         return self.StatementLine.search([("online_account_id", "=", account.id)])

@@ -16,7 +16,7 @@ from fakes.plaid import FakePlaidHostedLink
 from fakes.ponto import FakePonto
 from fakes.saltedge import FakeSaltEdge
 from fakes.yodlee import FakeYodlee
-from online_sync_case import TEST_PHONE
+from online_sync_case import TEST_PHONE, run_queued_imports
 from resilience_flow import EnableBankingResilience, GoCardlessResilience
 
 FIRST_SYNC = date.today() - timedelta(days=120)
@@ -82,6 +82,7 @@ class AggregatorFlow:
         accounts_wizard = self.env["online.link.connect"].browse(step["res_id"])
         accounts_wizard.first_sync_date = FIRST_SYNC
         accounts_wizard.action_confirm()
+        run_queued_imports(self.env)
         return link
 
     def imported(self, account):

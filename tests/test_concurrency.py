@@ -28,9 +28,12 @@ def test_manual_sync_is_refused_while_another_sync_holds_the_link(registry, comm
                 link_user._cron_fetch_online_transactions()
                 assert not link_user.last_attempt, "the scheduler leaves it to the worker holding it"
             assert not line_identifiers(registry, account_id)
-    # Once released, a sync goes through.
+    # Once released, a sync goes through: this first import in the background job.
     with registry.cursor() as cr:
-        api.Environment(cr, SUPERUSER_ID, {})["online.link"].browse(link_id).action_fetch_transactions()
+        env = api.Environment(cr, SUPERUSER_ID, {})
+        env["online.link"].browse(link_id).action_fetch_transactions()
+        assert env["online.link"].browse(link_id).import_state == "queued"
+        env["online.link"]._cron_import_queued()
     assert line_identifiers(registry, account_id)
 
 

@@ -49,6 +49,7 @@ class TestConnect(OnlineSyncCase):
         line = wizard.account_line_ids.filtered(lambda l: l.name == "Current Account")
         line.write({"action": "existing", "journal_id": journal.id})
         wizard.action_confirm()
+        self.run_queued_imports()
         self.assertEqual(journal.online_account_id, line.online_account_id)
         self.assertTrue(self.lines_of(line.online_account_id))
         self.assertEqual(self.lines_of(line.online_account_id).journal_id, journal)
@@ -117,6 +118,7 @@ class TestConnect(OnlineSyncCase):
                          ["Business Account USD", "Savings Account", "Visa Business Card"],
                          "the new card and the accounts skipped at connection time are offered")
         wizard.action_confirm()
+        self.run_queued_imports()
         card = link.account_ids.filtered(lambda a: a.name == "Visa Business Card")
         self.assertTrue(card.journal_id)
         self.assertTrue(self.lines_of(card))

@@ -63,6 +63,7 @@ class TestErrorScenarios(OnlineSyncCase):
             link.action_reconnect()
             self.assertEqual(link.consent_expiry.date(), TODAY + timedelta(days=360))
             link.action_fetch_transactions()
+            self.run_queued_imports()
         self.assertEqual(link.state, "connected")
         self.assertEqual(link.account_ids.filtered("journal_id").last_sync, TODAY + timedelta(days=180))
 
@@ -118,6 +119,7 @@ class TestErrorScenarios(OnlineSyncCase):
         account._link_to_journal(None, date.today() - timedelta(days=30))
         self.env["res.currency"].with_context(active_test=False).search([("name", "=", "GBP")]).name = "GBX"
         link.action_fetch_transactions()
+        self.run_queued_imports()
         self.assertEqual(link.state, "error")
         self.assertIn("unknown currency code: GBP", link.error_message)
         self.assertIn(link.error_reference, link.message_ids[0].body)
@@ -129,6 +131,7 @@ class TestErrorScenarios(OnlineSyncCase):
         current._link_to_journal(None, date.today() - timedelta(days=20))
         savings._link_to_journal(None, date.today() - timedelta(days=20)).currency_id = False  # now in the company's USD
         link.action_fetch_transactions()
+        self.run_queued_imports()
         self.assertEqual(link.state, "error")
         self.assertIn("Savings Account: ", link.error_message)
         self.assertIn("is in EUR", link.error_message)

@@ -8,6 +8,7 @@ chatter message with a reference, nothing is half-imported, no transaction is
 imported twice, the synchronized date does not pass what is imported, and the
 next run imports exactly the bank's posted transactions.
 """
+import json
 import time
 import uuid
 from datetime import date, timedelta
@@ -21,7 +22,7 @@ from odoo.tools import SQL, mute_logger
 from odoo.addons.account_online_synchronization.models import online_account
 
 from fakes.ponto import ACCOUNTS, FakePonto
-from online_sync_case import TEST_PHONE, choose_bank
+from online_sync_case import TEST_PHONE, choose_bank, run_queued_imports
 
 #: The listing of an account's booked transactions (paged).
 TRANSACTIONS = r"/accounts/[^/]+/transactions$"
@@ -76,9 +77,21 @@ class TestFaults(TransactionCase):
         self.fake.fail_next(status, count=count, path=TRANSACTIONS, **options)
 
     def synchronize(self):
-        """Click Fetch Transactions; return the notification and the chatter messages it added."""
+        """Click Fetch Transactions; return the notification the user gets and the chatter messages added.
+
+        A first import goes to the background job: the user's notification comes when it ends.
+        """
         before = self.link.message_ids
         result = self.link.action_fetch_transactions()
+        if self.link.import_state:
+            # Notifications are written when a savepoint flushes, otherwise held for the commit:
+            # the import's summary is the last one sent.
+            sent = self.env["bus.bus"].search([], order="id desc", limit=1).id
+            run_queued_imports(self.env)
+            messages = self.env["bus.bus"].search([("id", ">", sent)], order="id").mapped("message") + [
+                values["message"] for values in self.env.cr.precommit.data.get("bus.bus.values", [])]
+            result = {"params": [message["payload"] for message in map(json.loads, messages)
+                                 if message["type"] == "simple_notification"][-1]}
         return result, self.link.message_ids - before
 
     def lines(self):
@@ -284,10 +297,8 @@ class TestFaults(TransactionCase):
             marked,
         ))
         FIGURES["faults"] += 1
-        before = self.link.message_ids
         with mute_logger("odoo.sql_db", online_account.__name__):
-            result = self.link.action_fetch_transactions()
-        messages = self.link.message_ids - before
+            result, messages = self.synchronize()
         self.assertEqual(self.link.state, "error")
         self.assertEqual(self.link.error_message, "Compte courant: unexpected error: marked statement line refused")
         self.assertEqual(len(messages), 1)

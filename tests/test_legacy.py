@@ -104,6 +104,7 @@ class TestLegacyConnections(OnlineSyncCase):
             else:
                 line.action = "skip"
         wizard.action_confirm()
+        self.run_queued_imports()
         self.assertEqual(journal.bank_statements_source, "online_sync")
         new_lines = self.env["account.bank.statement.line"].search([("journal_id", "=", journal.id)]) - old_lines
         self.assertTrue(new_lines)

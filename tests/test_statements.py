@@ -20,6 +20,7 @@ class TestStatementPeriodicity(OnlineSyncCase):
             journal = account._link_to_journal(None, FIRST)
             journal.bank_statement_creation_groupby = groupby
             link.action_fetch_transactions()
+            self.run_queued_imports()
         lines = self.lines_of(account)
         self.assertTrue(lines)
         self.assertTrue(all(lines.mapped("statement_id")), "every line is in a statement")

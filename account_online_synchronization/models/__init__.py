@@ -7,6 +7,7 @@ from . import online_link
 from . import online_link_balance
 from . import online_link_legacy
 from . import online_link_neutralized
+from . import online_link_import
 from . import online_link_consent
 from . import online_provider_config
 from . import online_account

@@ -19,6 +19,7 @@ class AccountJournal(models.Model):
     online_link_id = fields.Many2one(related="online_account_id.link_id", store=True, string="Online Connection")
     online_link_state = fields.Selection(related="online_link_id.state", string="Connection State")
     online_last_refresh = fields.Datetime(related="online_link_id.last_refresh", string="Last Synchronization")
+    online_import_status = fields.Char(related="online_link_id.import_status", string="Import Progress")
     online_first_sync_date = fields.Date(
         related="online_account_id.first_sync_date", readonly=False, string="First Synchronization Date",
     )
@@ -60,8 +61,7 @@ class AccountJournal(models.Model):
         self.ensure_one()
         link = self.online_link_id
         link._check_resynchronizable()
-        failures = link._fetch_transactions_as_user(unattended=False, accounts=self.online_account_id)
-        return link._sync_result_notification(failures, self.online_account_id)
+        return link._synchronize_or_queue(self.online_account_id)
 
     def action_open_online_link(self):
         self.ensure_one()

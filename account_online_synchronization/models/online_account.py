@@ -137,7 +137,7 @@ class OnlineAccount(models.Model):
         book = self._keep_for_bank_balances(posted, date_from, statements)
         sync_time = fields.Datetime.now()
         analyze_at = CHUNK_SIZE
-        for chunk in split_every(CHUNK_SIZE, posted, list):
+        for chunk in split_every(self.env.context.get("online_sync_chunk_size") or CHUNK_SIZE, posted, list):
             # A database error leaves nothing of the chunk, and the transaction usable.
             with self.env.cr.savepoint():
                 new = self._filter_new(chunk)
@@ -147,6 +147,7 @@ class OnlineAccount(models.Model):
                 if not self.last_sync or chunk[-1].booking_date > self.last_sync:
                     self.last_sync = min(chunk[-1].booking_date, today)
             imported += len(new)
+            self.link_id._import_progress(self)
             self.link_id._commit()
             # What the chunk left in the cache is no longer needed: a large import keeps a flat memory use.
             self.env.invalidate_all()
@@ -161,6 +162,7 @@ class OnlineAccount(models.Model):
             "pending_since": min((t.booking_date for t in waiting), default=False),
             "content_match_until": False,
         })
+        self.link_id._import_progress(self, finished=True)
 
     def _synchronize_safely(self, provider, tokens, unattended):
         """Synchronize; return the error that stopped this account alone, if any.

@@ -192,8 +192,7 @@ class OnlineLink(models.Model):
     def action_fetch_transactions(self):
         """Synchronize every linked account now (the user is present)."""
         self._check_resynchronizable()
-        failures = self._fetch_transactions_as_user(unattended=False)
-        return self._sync_result_notification(failures)
+        return self._synchronize_or_queue()
 
     def action_fetch_accounts(self):
         """Look for accounts added at the bank; offer every account without a journal for linking."""
@@ -480,9 +479,7 @@ class OnlineLink(models.Model):
             with link._sync_lock() as locked:
                 if not locked:
                     if not unattended:
-                        raise UserError(_(
-                            "%(bank)s is being synchronized right now. Try again in a few minutes.", bank=link.name,
-                        ))
+                        raise link._busy_error()
                     continue
                 # Start from a fresh snapshot so that the lines committed by the
                 # run that held the lock before are seen by deduplication.
@@ -494,6 +491,9 @@ class OnlineLink(models.Model):
                 # Commit before releasing the lock: the next holder must see every line.
                 link._commit()
         return failures
+
+    def _busy_error(self):
+        return UserError(_("%(bank)s is being synchronized right now. Try again in a few minutes.", bank=self.name))
 
     def _count_synchronization(self, unattended):
         """Log the synchronization for storm detection; return False when it blocked the company."""
@@ -653,6 +653,7 @@ class OnlineLink(models.Model):
             ("auto_sync", "=", True),
             ("state", "in", ("connected", "error")),
             ("company_id.online_sync_blocked", "=", False),
+            ("import_state", "=", False),  # the background import job imports it
             "|", ("institution_unattended_refresh", "=", True), ("manual_only_notified", "=", False),
             "|", ("last_attempt", "=", False),
             ("last_attempt", "<", fields.Datetime.now() - MIN_REFRESH_INTERVAL),

@@ -2,6 +2,7 @@ from datetime import timedelta
 
 from odoo import Command, _, api, fields, models
 from odoo.exceptions import UserError
+from odoo.tools import SQL
 
 from ..models.online_sync_protected import check_company_allowed
 from ..providers import ProviderError, provider_selection
@@ -40,6 +41,7 @@ class OnlineLinkConnect(models.TransientModel):
     phone_required = fields.Boolean(compute="_compute_phone_required")
     phone = fields.Char(help="Secures the company's bank connections; used to reactivate them if they are blocked.")
     link_id = fields.Many2one("online.link", string="Connection", readonly=True)
+    confirmed = fields.Boolean(readonly=True, help="Link and Synchronize was clicked: the accounts are linked.")
     account_line_ids = fields.One2many("online.link.connect.account", "wizard_id")
     first_sync_date = fields.Date(
         string="Synchronize From",
@@ -125,19 +127,15 @@ class OnlineLinkConnect(models.TransientModel):
         return wizard._reopen()
 
     def action_confirm(self):
-        """Link the accounts to journals and run the first synchronization."""
+        """Link the accounts to journals and queue their first import."""
         self.ensure_one()
         self.env["online.link"]._check_manager()
-        linked = self.env["online.account"]
-        for line in self.account_line_ids.filtered(lambda line: line.action != "skip"):
-            if line.action == "existing" and not line.journal_id:
-                raise UserError(_("Choose the journal of %(account)s.", account=line.online_account_id.name))
-            line.online_account_id._link_to_journal(
-                line.journal_id if line.action == "existing" else None, self.first_sync_date,
-            )
-            linked |= line.online_account_id
-        if linked:
-            self.link_id._fetch_transactions_as_user(unattended=False, accounts=linked)
+        # A second click waits for the first one here; Odoo retries it, and it links nothing more.
+        self.flush_recordset(["confirmed"])
+        self.env.cr.execute(SQL("SELECT confirmed FROM online_link_connect WHERE id = %s FOR UPDATE", self.id),
+                            log_exceptions=False)
+        if not self.env.cr.fetchone()[0]:
+            self._link_accounts()
         return {
             "type": "ir.actions.act_window",
             "res_model": "online.link",
@@ -145,6 +143,22 @@ class OnlineLinkConnect(models.TransientModel):
             "view_mode": "form",
             "target": "current",
         }
+
+    def _link_accounts(self):
+        if self.link_id.import_state == "running":
+            raise UserError(_("%(status)s Link the accounts once it ends.", status=self.link_id.import_status))
+        self.sudo().confirmed = True
+        linked = self.env["online.account"]
+        for line in self.account_line_ids.filtered(
+                lambda line: line.action != "skip" and not line.online_account_id.journal_ids):
+            if line.action == "existing" and not line.journal_id:
+                raise UserError(_("Choose the journal of %(account)s.", account=line.online_account_id.name))
+            line.online_account_id._link_to_journal(
+                line.journal_id if line.action == "existing" else None, self.first_sync_date,
+            )
+            linked |= line.online_account_id
+        if linked:
+            self.link_id._queue_import(linked)
 
 
 class OnlineLinkConnectAccount(models.TransientModel):

@@ -1,0 +1,266 @@
+"""Imports run in the background: queued by a click, run by a scheduled action, followed by the user."""
+import logging
+import math
+from datetime import timedelta
+
+from odoo import Command, _, api, fields, models
+from odoo.exceptions import UserError
+from odoo.tools import SQL
+from odoo.tools.misc import format_date, formatLang
+
+from . import online_account
+
+_logger = logging.getLogger(__name__)
+
+IMPORT_CRON = "account_online_synchronization.ir_cron_import_online_transactions"
+#: Bus notification type of the progress of a background import.
+PROGRESS_NOTIFICATION = "account_online_synchronization/import_progress"
+#: Synchronize Now answers at once when it expects at most this many new lines (a few seconds of work).
+INLINE_MAX_LINES = 100
+#: Days of history from which the daily number of new lines of an account is estimated.
+RATE_DAYS = 30
+#: Lines committed at a time by a background import: Odoo stops a cron job after 120 s by default,
+#: and the job resumes from what was committed.
+BACKGROUND_CHUNK_SIZE = 50
+#: A queued import whose connection is being synchronized by another run is tried again after this delay.
+BUSY_RETRY = timedelta(minutes=1)
+
+
+class OnlineLink(models.Model):
+    _inherit = "online.link"
+
+    import_state = fields.Selection(
+        [("queued", "Queued"), ("running", "Importing")], string="Background Import", readonly=True, copy=False,
+    )
+    import_account_ids = fields.Many2many(
+        "online.account", "online_link_import_account_rel", "link_id", "account_id",
+        string="Accounts to Import", readonly=True, copy=False,
+    )
+    import_user_id = fields.Many2one("res.users", string="Import Requested By", readonly=True, copy=False)
+    import_started = fields.Datetime(readonly=True, copy=False)
+    import_progress = fields.Json(
+        string="Progress by Account", readonly=True, copy=False,
+        help="Lines imported so far and whether done, per account.",
+    )
+    import_status = fields.Char(compute="_compute_import_status", string="Import Progress")
+
+    @api.depends("import_state", "import_progress", "import_account_ids")
+    def _compute_import_status(self):
+        for link in self:
+            link.import_status = link._import_status_text()
+
+    def _import_status_text(self):
+        if self.import_state == "queued":
+            return _("Import queued: it starts in a moment.")
+        if self.import_state != "running":
+            return False
+        progress = (self.import_progress or {}).values()
+        return _(
+            "Importing: %(done)s of %(total)s accounts, %(lines)s lines so far",
+            done=sum(1 for _lines, finished in progress if finished),
+            total=len(self.import_account_ids),
+            lines=formatLang(self.env, sum(lines for lines, _finished in progress), digits=0),
+        )
+
+    # buttons -----------------------------------------------------------------
+
+    def _synchronize_or_queue(self, accounts=None):
+        """Synchronize ``accounts`` (all by default) now when it is quick, else in the background.
+
+        Return the notification telling the user which.
+        """
+        self.ensure_one()
+        if self.import_state:
+            return self._import_busy_notification()
+        accounts = (accounts or self.account_ids).filtered("journal_ids")
+        if self._expected_new_lines(accounts) <= INLINE_MAX_LINES:
+            failures = self._fetch_transactions_as_user(unattended=False, accounts=accounts)
+            return self._sync_result_notification(failures, accounts)
+        return self._queue_import(accounts)
+
+    def _queue_import(self, accounts):
+        """Queue the import of ``accounts`` for the background job, once; return the notification."""
+        self.ensure_one()
+        self.check_access("write")
+        with self._sync_lock() as locked:
+            if not locked:
+                raise self._busy_error()
+        # Two clicks at once: the second waits here, then sees the first one's queued import.
+        self.flush_recordset(["import_state"])
+        self.env.cr.execute(SQL("SELECT import_state FROM online_link WHERE id = %s FOR UPDATE", self.id),
+                            log_exceptions=False)
+        state = self.env.cr.fetchone()[0]
+        if state == "queued":
+            self.sudo().import_account_ids |= accounts
+        if state:
+            self.invalidate_recordset(["import_state"])
+            return self._import_busy_notification()
+        self.sudo().write({
+            "import_state": "queued",
+            "import_account_ids": [Command.set(accounts.ids)],
+            "import_user_id": self.env.uid,
+            "import_started": False,
+            "import_progress": {},
+        })
+        self.env.ref(IMPORT_CRON).sudo()._trigger()
+        self._send_import_progress()
+        return self._notification(_(
+            "%(bank)s is importing in the background: its connection and journals show the progress, "
+            "and you will be notified when it ends.", bank=self.name,
+        ), "info")
+
+    def _import_busy_notification(self):
+        return self._notification(_(
+            "%(bank)s is already importing in the background: %(status)s", bank=self.name, status=self.import_status,
+        ), "info")
+
+    def _expected_new_lines(self, accounts):
+        """Roughly how many new lines synchronizing ``accounts`` brings now; infinite before a first import.
+
+        The daily number of lines of each account over its last RATE_DAYS days,
+        times the days since its last synchronization.
+        """
+        today = fields.Date.today()
+        expected = 0
+        for account in accounts:
+            if not account.last_sync:
+                return math.inf
+            history_start = min(account.last_sync, max(account.last_sync - timedelta(days=RATE_DAYS),
+                                                       account.first_sync_date or account.last_sync))
+            recent = self.env["account.bank.statement.line"].sudo().search_count([
+                ("online_account_id", "=", account.id), ("date", ">=", history_start),
+                ("date", "<=", account.last_sync),
+            ])
+            days = (account.last_sync - history_start).days + 1
+            expected += recent / days * max((today - account.last_sync).days, 1)
+        return expected
+
+    # background job ----------------------------------------------------------
+
+    @api.model
+    def _cron_import_queued(self):
+        """Run one queued import; Odoo calls again at once while others are queued.
+
+        A connection synchronized by another run right now is tried again a
+        minute later. An import cut by the time limit is found "running" with
+        its lock free: it resumes from its last committed chunk.
+        """
+        # Importing creates journal entries, which the user who asked may not create himself.
+        links = self.sudo().search([("import_state", "!=", False)], order="import_started nulls last, id")
+        for link in links:
+            with link._sync_lock() as locked:
+                if locked:
+                    link._run_import()
+                    remaining = self.search_count([("import_state", "!=", False)])
+                    self.env["ir.cron"]._notify_progress(done=1, remaining=remaining)
+                    return
+        if links:
+            self.env.ref(IMPORT_CRON)._trigger(fields.Datetime.now() + BUSY_RETRY)
+
+    def _run_import(self):
+        """Import the queued accounts of the link, then tell the user who asked how it went."""
+        self.ensure_one()
+        if self.import_state == "queued":
+            # The transaction's time, which the lines it creates carry as their creation date.
+            self.sudo().write({"import_state": "running", "import_started": self.env.cr.now(), "import_progress": {}})
+            self._commit()
+        self._send_import_progress()
+        error = False
+        try:
+            if self.company_id.online_sync_blocked:
+                self.company_id._online_sync_check_not_blocked()
+            link = self.with_context(online_sync_chunk_size=min(BACKGROUND_CHUNK_SIZE, online_account.CHUNK_SIZE))
+            # Resuming an import cut by the time limit: the accounts it finished are done.
+            progress = self.import_progress or {}
+            accounts = link.import_account_ids.filtered(lambda account: not progress.get(str(account.id), [0, False])[1])
+            if link._fetch_transactions(unattended=False, accounts=accounts or link.import_account_ids):
+                error = _("%(error)s (reference %(reference)s)", error=self.error_message, reference=self.error_reference)
+        except UserError as refusal:
+            error = str(refusal)
+        except Exception:
+            if not self.env["account.move"]._can_commit():
+                raise
+            self.env.cr.rollback()
+            _logger.exception("Background import of online link %s failed", self.id)
+            error = _("unexpected error")
+        self._finish_import(error)
+
+    def _finish_import(self, error):
+        """Close the import and send its summary to the user who asked."""
+        accounts = self.import_account_ids
+        user = self.import_user_id
+        summary = self._import_summary(accounts, error)
+        self.sudo().write({
+            "import_state": False, "import_account_ids": [Command.clear()], "import_user_id": False,
+            "import_progress": {},
+        })
+        # Not in the chatter: a failure is already there, once, with its reference.
+        title = _("Import from %(bank)s failed", bank=self.name) if error else _("Import from %(bank)s done", bank=self.name)
+        if user:
+            user._bus_send("simple_notification", {
+                "title": title, "message": "\n".join(summary), "sticky": True,
+                "type": "warning" if error else "success",
+            })
+        self._send_import_progress(user)
+        self._commit()
+
+    def _import_summary(self, accounts, error):
+        """One sentence per account (lines imported by this import, journal, period, pending), then the error."""
+        counts = {
+            account: (count, first, last)
+            for account, count, first, last in self.env["account.bank.statement.line"].sudo()._read_group(
+                [("online_account_id", "in", accounts.ids), ("create_date", ">=", self.import_started)],
+                ["online_account_id"], ["__count", "date:min", "date:max"],
+            )
+        } if self.import_started else {}
+        summary = []
+        for account in accounts:
+            count, first, last = counts.get(account, (0, None, None))
+            values = {
+                "account": account.name, "journal": account.journal_id.name, "count": formatLang(self.env, count, digits=0),
+                "pending": account.pending_count,
+            }
+            if count:
+                summary.append(_(
+                    "%(account)s: %(count)s new lines in %(journal)s, booked %(first)s to %(last)s; %(pending)s pending.",
+                    first=format_date(self.env, first), last=format_date(self.env, last), **values,
+                ))
+            else:
+                summary.append(_("%(account)s: no new line in %(journal)s; %(pending)s pending.", **values))
+        if error:
+            summary.append(_(
+                "Stopped: %(error)s. The lines imported are kept; the next synchronization resumes where this one "
+                "stopped.", error=error,
+            ))
+        return summary
+
+    def _import_progress(self, account, finished=False):
+        """Record the lines ``account`` has received so far in the running background import.
+
+        Called with each chunk, before it is committed: what it reports is
+        what is kept, counted since the import started, across the runs of
+        an import cut by the time limit. It also tells the scheduler the job
+        progresses, so that such an import is run again rather than counted as failed.
+        """
+        if self.import_state != "running":
+            return
+        imported = self.env["account.bank.statement.line"].sudo().search_count([
+            ("online_account_id", "=", account.id), ("create_date", ">=", self.import_started),
+        ])
+        progress = dict(self.import_progress or {}, **{str(account.id): [imported, finished]})
+        self.sudo().import_progress = progress
+        self.env["ir.cron"]._notify_progress(
+            done=sum(lines for lines, _finished in progress.values()),
+            remaining=len(self.import_account_ids) - sum(1 for _lines, done in progress.values() if done),
+        )
+        self._send_import_progress()
+
+    def _send_import_progress(self, user=None):
+        """Tell the web client of the user who asked (or ``user``) where the import stands."""
+        user = user or self.import_user_id
+        if user:
+            user._bus_send(PROGRESS_NOTIFICATION, {
+                "link_id": self.id,
+                "journal_ids": self.account_ids.journal_ids.ids,
+                "status": self._import_status_text(),
+            })
