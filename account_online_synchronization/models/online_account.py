@@ -49,7 +49,7 @@ class OnlineAccount(models.Model):
     _order = "link_id, name, id"
     _check_company_auto = True
     # Accounts come from the bank: users only rename them and choose where their history starts.
-    _user_writable = {"account.group_account_manager": {"name", "first_sync_date"}}
+    _user_writable = {"account.group_account_manager": {"name", "first_sync_date", "balance_difference_note"}}
 
     name = fields.Char(required=True)
     link_id = fields.Many2one("online.link", string="Connection", required=True, ondelete="cascade", index=True)
