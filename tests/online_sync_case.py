@@ -1,4 +1,5 @@
 """Shared set-up for the online synchronization tests: connect the sandbox bank as a user would."""
+import json
 from datetime import date, timedelta
 
 from odoo.tests import TransactionCase, tagged
@@ -29,6 +30,25 @@ def run_queued_imports(env):
             return
         links._cron_import_queued()
     raise AssertionError("the queued imports did not end")
+
+
+def click(env, button):
+    """Click ``button`` (a bound method); run the import it queued, as the scheduler does.
+
+    Return the notification the user gets: the click's own, or the import's
+    summary when the import went to the background.
+    """
+    sent = env["bus.bus"].sudo().search([], order="id desc", limit=1).id
+    result = button()
+    if not env["online.link"].search_count([("import_state", "!=", False)]):
+        return result
+    run_queued_imports(env)
+    # Notifications are written when a savepoint flushes, otherwise held for the commit.
+    messages = env["bus.bus"].sudo().search([("id", ">", sent)], order="id").mapped("message") + [
+        values["message"] for values in env.cr.precommit.data.get("bus.bus.values", [])]
+    summaries = [message["payload"] for message in map(json.loads, messages)
+                 if message["type"] == "simple_notification"]
+    return {"params": summaries[-1]} if summaries else result
 
 
 def choose_bank(wizard, identifier):

@@ -16,7 +16,7 @@ from odoo.addons.account_online_synchronization.providers.parsing import parse_a
 from odoo.addons.account_online_synchronization.providers.schema import Transaction
 
 from fakes.ponto import ACCOUNTS, FakePonto
-from online_sync_case import TEST_PHONE, choose_bank
+from online_sync_case import TEST_PHONE, choose_bank, click
 
 EUR_ACCOUNT = ACCOUNTS[0][0]
 LOGGER = "odoo.addons.account_online_synchronization.models.online_link"
@@ -64,7 +64,7 @@ class TestBadBankData(TransactionCase):
         self.fake.attributes_as_list = True
         before = self.link.message_ids
         with self.assertLogs(LOGGER, "ERROR") as logs:
-            result = self.link.action_fetch_transactions()
+            result = click(self.env, self.link.action_fetch_transactions)
         self.assertEqual(result["params"]["type"], "warning")
         self.assertIn(self.link.error_reference, result["params"]["message"])
         messages = self.link.message_ids - before
@@ -95,7 +95,7 @@ class TestBadBankData(TransactionCase):
         transaction_id = self.fake.add_transaction(EUR_ACCOUNT, "10.00", date.today() - timedelta(days=2))
         self.fake.as_is[transaction_id] = attributes
         before = self.link.message_ids
-        self.link.action_fetch_transactions()
+        click(self.env, self.link.action_fetch_transactions)
         messages = self.link.message_ids - before
         self.assertStoppedWithOneMessage(messages, text)
         self.assertIn(transaction_id, self.link.error_message, "the transaction is named")

@@ -7,7 +7,7 @@ from urllib.parse import urlencode
 from odoo.tests import HttpCase, TransactionCase, tagged
 
 from fakes.ponto import FakePonto
-from online_sync_case import TEST_PHONE, choose_bank
+from online_sync_case import TEST_PHONE, choose_bank, click
 
 FORGED_LINE = "\n2026-12-01 03:00:00,000 1 CRITICAL prod odoo.service.server: forged"
 
@@ -28,7 +28,7 @@ class TestAggregatorTextInLogs(TransactionCase):
         fake.fail_next(400, path=r"/accounts/[^/]+/transactions$", headers={"ibanity-request-id": "req\r\nCRITICAL x"},
                        body={"errors": [{"code": "badRequest" + FORGED_LINE, "detail": "x"}]})
         with self.assertLogs("odoo.addons.account_online_synchronization") as logs:
-            link.action_fetch_transactions()
+            click(self.env, link.action_fetch_transactions)
         self.assertEqual(link.state, "error")
         logged = [record.getMessage() for record in logs.records]
         self.assertTrue(any("CRITICAL prod" in message for message in logged), "the text is logged...")

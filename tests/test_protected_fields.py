@@ -3,7 +3,7 @@ from datetime import timedelta
 
 from odoo import fields
 
-from online_sync_case import TEST_PHONE, choose_bank
+from online_sync_case import TEST_PHONE, choose_bank, click
 from rpc_case import RpcCase
 
 NOT_WRITABLE = {"id", "display_name"}
@@ -20,7 +20,7 @@ class TestProtectedFields(RpcCase):
         for line in wizard.account_line_ids:
             line.action = "new" if line.name == "Current Account" else "skip"
         wizard.first_sync_date = fields.Date.today() - timedelta(days=10)
-        wizard.action_confirm()
+        click(cls.env, wizard.action_confirm)
         cls.account = cls.link.account_ids.filtered("journal_id")
         cls.journal = cls.account.journal_id
 
@@ -63,7 +63,7 @@ class TestProtectedFields(RpcCase):
 
     def test_bank_account_fields_by_role(self):
         self.assertOnlyWritable(self.accountant, "online.account", self.account.id, set())
-        self.assertOnlyWritable(self.manager, "online.account", self.account.id, {"name", "first_sync_date"})
+        self.assertOnlyWritable(self.manager, "online.account", self.account.id, {"name", "first_sync_date", "balance_difference_note"})
         self.call_kw("online.account", "write", [self.account.id], {"first_sync_date": "2020-01-01"})
         self.assertEqual(str(self.account.first_sync_date), "2020-01-01")
         self.assertRefused("AccessError", "online.account", "create", {

@@ -12,7 +12,7 @@ from decimal import Decimal
 import pytest
 import requests
 from fakes.plaid import CLIENT_ID, SECRET, FakePlaid
-from online_sync_case import TEST_PHONE
+from online_sync_case import TEST_PHONE, click
 
 from odoo.exceptions import UserError
 from odoo.tests import HttpCase, new_test_user, tagged
@@ -189,7 +189,7 @@ class PlaidFlowCase(HttpCase):
         step = link.action_fetch_accounts()
         accounts_wizard = self.env["online.link.connect"].browse(step["res_id"])
         accounts_wizard.first_sync_date = FIRST_SYNC
-        accounts_wizard.action_confirm()
+        click(self.env, accounts_wizard.action_confirm)
         return link
 
     def imported(self, account):
@@ -248,7 +248,7 @@ class TestPlaidLink(PlaidFlowCase):
         self.assertTrue(cursor)
         self.assertNotIn(cursor, stored)
         counts = {a: len(self.imported(a)) for a in link.account_ids}
-        link.action_fetch_transactions()
+        click(self.env, link.action_fetch_transactions)
         self.assertEqual({a: len(self.imported(a)) for a in link.account_ids}, counts)
         self.assertEqual(last_body(self.fake, "/transactions/sync").get("cursor"),
                          json.loads(link.account_ids[-1]._resume_cursor())["cursor"])
@@ -268,7 +268,7 @@ class TestPlaidLink(PlaidFlowCase):
         self.fake.modify_transaction(changed, amount=Decimal("-12.34"), name="CORRECTED BY THE BANK")
         self.fake.modify_transaction(reconciled, amount=Decimal("-99.99"))
         self.fake.remove_transaction(withdrawn)
-        self.env["account.journal"].browse(account.journal_id.id).manual_sync()
+        click(self.env, self.env["account.journal"].browse(account.journal_id.id).manual_sync)
 
         lines = self.imported(account)
         posted = lines.filtered(lambda line: line.transaction_details.get("pending_transaction_id") in pending_ids)
@@ -287,7 +287,7 @@ class TestPlaidLink(PlaidFlowCase):
         self.assertIn(reconciled, chatter)
 
         messages = len(link.message_ids)
-        link.action_fetch_transactions()
+        click(self.env, link.action_fetch_transactions)
         self.assertEqual(len(link.message_ids), messages, "a change is told once")
 
     def reconcile(self, line):
@@ -308,7 +308,7 @@ class TestPlaidLink(PlaidFlowCase):
         late = []
         self.fake.change_after_next_page(lambda: late.append(self.fake.add_transaction(
             account.provider_account_id, Decimal("-7.00"), date.today())))
-        link.action_fetch_transactions()
+        click(self.env, link.action_fetch_transactions)
         self.assertTrue(late, "Plaid's data changed while the listing was paged")
         self.assertEqual(self.fake.mutation_errors, 1)
         self.assertEqual(link.state, "connected")
@@ -320,7 +320,7 @@ class TestPlaidLink(PlaidFlowCase):
         account = link.account_ids[0]
         self.fake.expire_consent()
         self.fake.add_transaction(account.provider_account_id, Decimal("310.00"), date.today())
-        link.action_fetch_transactions()
+        click(self.env, link.action_fetch_transactions)
         self.assertEqual(link.state, "action_required")
         self.assertFailedWith(link, "reauth_required")
         self.fake.add_transaction(account.provider_account_id, Decimal("-45.10"), date.today())
@@ -344,7 +344,7 @@ class TestPlaidLink(PlaidFlowCase):
         """Reconnect, clicked in the web client, opens Link (a local stand-in of its script) in update mode."""
         link = self.connect()
         self.fake.expire_consent()
-        link.action_fetch_transactions()
+        click(self.env, link.action_fetch_transactions)
         self.assertEqual(link.state, "action_required")
         reconnect = "document.querySelector('.o_form_view button[name=action_reconnect]')"
         code = f"""
@@ -376,12 +376,12 @@ class TestPlaidLink(PlaidFlowCase):
         for break_it, code in ((self.fake.rate_limit, "rate_limited"), (self.fake.go_down, "institution_unavailable"),
                                (self.fake.break_next_transactions_page, "malformed_response")):
             break_it()
-            link.action_fetch_transactions()
+            click(self.env, link.action_fetch_transactions)
             self.assertFailedWith(link, code)
             self.fake.come_back()
         self.assertFalse(self.line(account, new_id))
         self.assertEqual(sum(len(self.imported(a)) for a in link.account_ids), sum(counts.values()))
-        link.action_fetch_transactions()
+        click(self.env, link.action_fetch_transactions)
         self.assertEqual(link.state, "connected")
         self.assertInSync(link)
 
@@ -393,7 +393,7 @@ class TestPlaidLink(PlaidFlowCase):
         self.assertEqual(last_body(self.fake, "/item/remove")["access_token"], access_token)
         self.assertEqual(link.state, "disconnected")
         with self.assertRaises(UserError):
-            link.action_fetch_transactions()
+            click(self.env, link.action_fetch_transactions)
 
     def test_link_success_refuses_a_forged_foreign_or_replayed_state(self):
         action = self.start_wizard().action_connect()
@@ -427,7 +427,7 @@ class TestPlaidHostedLink(PlaidFlowCase):
         self.assertTrue(last_body(self.fake, "/link/token/create")["hosted_link"]["completion_redirect_uri"])
 
         self.fake.expire_consent()
-        link.action_fetch_transactions()
+        click(self.env, link.action_fetch_transactions)
         self.assertEqual(link.state, "action_required")
         action = link.action_reconnect()
         self.assertEqual(action["type"], "ir.actions.act_url")

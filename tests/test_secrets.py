@@ -18,7 +18,7 @@ from odoo.addons.account_online_synchronization.models.online_sync_secret import
 )
 
 from fakes.gocardless import FakeGoCardless
-from online_sync_case import OnlineSyncCase, bank_posted_ids
+from online_sync_case import OnlineSyncCase, bank_posted_ids, click
 
 PEM_KEY = "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END PRIVATE KEY-----\n"
 PEM_CERTIFICATE = "-----BEGIN CERTIFICATE-----\nMIIDazCCAlOgAwIBAgIUe3Q\n-----END CERTIFICATE-----\n"
@@ -304,7 +304,7 @@ class TestSecretsAtAnAggregator(EncryptionKeys, TransactionCase):
             self.fake.fail_next(400, body={"summary": summary, "detail": summary, "status_code": 400},
                                 headers={"X-Request-Id": request_id}, path="/transactions/")
             with self.assertLogs("odoo", logging.INFO) as logs:
-                link.action_fetch_transactions()
+                click(self.env, link.action_fetch_transactions)
             self.assertEqual(link.error_code, "provider_error", what)
             self.assertIn("GoCardless refused the request (HTTP 400)", link.error_message)
             logged = "\n".join(logs.output)

@@ -516,16 +516,19 @@ class OnlineLink(models.Model):
             provider.psu = None if unattended else self._present_user()
             tokens = self._refresh_tokens(provider)
             account_errors = []
+            failed = self.env["online.account"]
             for account in to_sync:
                 # Balances change only with new booked transactions; a first import needs them too.
                 first_sync = not account.last_sync
                 error = account._synchronize_safely(provider, tokens, unattended)
                 if error:
                     account_errors.append(error)
+                    failed |= account
                 elif first_sync or account.last_sync_imported:
                     needs_balances = True
             self._fetch_accounts(balances=needs_balances, provider=provider)
-            to_sync._settle_bank_balances()
+            # An account whose import stopped midway is not compared: its error is what the user sees.
+            (to_sync - failed)._settle_bank_balances()
         except ProviderError as error:
             self._handle_sync_error(error)
             return False
