@@ -38,6 +38,16 @@ def line_counts(env, journals):
     return {journal.id: count for journal, count in groups}
 
 
+def run_queued_imports(env):
+    """Run the imports the clicks queued, as Odoo's scheduler does in the background."""
+    links = env["online.link"]
+    for _run in range(20):
+        if not links.search_count([("import_state", "!=", False)]):
+            return
+        links._cron_import_queued()
+        env.cr.commit()
+
+
 def connect(env):
     """First run: connect the sandbox bank and link every account to a new bank journal."""
     wizard = env["online.link.connect"].create({"phone": PHONE})
@@ -125,6 +135,7 @@ def main(env):
             out(f"Error: {error}")
             return 1
     env.cr.commit()
+    run_queued_imports(env)
 
     link.invalidate_recordset()
     link.account_ids.invalidate_recordset()
