@@ -62,8 +62,13 @@ def advisory_locks(registry, link_id):
         return cr.fetchone()[0]
 
 
-def check_consistency(env, account):
-    """Every line once, with its posted balanced entry, in statements whose balances chain; return the lines."""
+def check_consistency(env, account, interrupted=False):
+    """Every line once, with its posted balanced entry, in statements whose balances chain; return the lines.
+
+    After an ``interrupted`` import, the statement being filled may end on the bank's balance of a day
+    whose other lines were not committed yet: it is incomplete until the next run, every earlier one is
+    complete.
+    """
     lines = env["account.bank.statement.line"].search([("online_account_id", "=", account.id)])
     identifiers = lines.mapped("online_transaction_identifier")
     assert len(identifiers) == len(set(identifiers)), "no transaction imported twice"
@@ -72,12 +77,14 @@ def check_consistency(env, account):
         assert len(move.line_ids) >= 2 and move.company_currency_id.is_zero(sum(move.line_ids.mapped("balance")))
     assert all(lines.mapped("statement_id")), "every line is in a statement"
     previous_end = account.opening_balance
-    for statement in env["account.bank.statement"].search(
-            [("journal_id", "=", account.journal_id.id)]).sorted("first_line_index"):
+    statements = env["account.bank.statement"].search(
+        [("journal_id", "=", account.journal_id.id)]).sorted("first_line_index")
+    for statement in statements:
         currency = statement.currency_id
         assert not currency.compare_amounts(statement.balance_start, previous_end), "the balances chain"
         total = sum(statement.line_ids.mapped("amount"))
-        assert not currency.compare_amounts(statement.balance_end_real, statement.balance_start + total)
+        if not (interrupted and statement == statements[-1]):
+            assert not currency.compare_amounts(statement.balance_end_real, statement.balance_start + total)
         previous_end = statement.balance_end_real
     return lines
 
@@ -93,7 +100,7 @@ def test_a_worker_killed_mid_sync_leaves_a_consistent_database(registry, committ
         env = api.Environment(cr, SUPERUSER_ID, {})
         link, account = env["online.link"].browse(link_id), env["online.account"].browse(account_id)
         bank_ids = bank_posted_ids(link, account, account.first_sync_date)
-        lines = check_consistency(env, account)
+        lines = check_consistency(env, account, interrupted=True)
         assert KILL_AFTER <= len(lines) < len(bank_ids), "killed in the middle of the synchronization"
         assert len(lines) % CHUNK_SIZE == 0, "only whole chunks are committed"
         assert set(lines.mapped("online_transaction_identifier")) <= bank_ids
