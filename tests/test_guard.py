@@ -162,24 +162,32 @@ class TestRefusedCallbacks(HttpCase):
         self.assertIn("is blocked", link.message_ids[0].body)
 
 
-    def test_a_consent_the_aggregator_refuses_is_counted(self):
+    def test_only_a_consent_refusing_the_application_credentials_is_counted(self):
         company = self.env.ref("base.main_company")
-        self.env["online.provider.config"].create({
-            "provider": "plaid", "company_id": company.id, "client_id": "client", "client_secret": "secret",
-        })
         admin = self.env.ref("base.user_admin")
-        state = "a-consent-never-started-at-plaid"
-        self.env["online.link.consent"].sudo().create({
-            "state_token_hash": hash_state_token(state), "user_id": admin.id, "company_id": company.id,
-            "provider": "plaid", "mode": "new",
-        })
-        self.authenticate("admin", "admin")
-        response = self.callback(state)
+        consents = self.env["online.link.consent"].sudo()
+        with FakePlaid() as fake:
+            self.env["online.provider.config"].create({
+                "provider": "plaid", "company_id": company.id, "base_url": fake.provider_config()["base_url"],
+                "client_id": fake.provider_config()["client_id"], "client_secret": "a-wrong-secret",
+            })
+            for state, pending in (("a-consent-never-started-at-plaid", None),
+                                   ("a-consent-plaid-refuses", {"link_token": "link-sandbox-0123"})):
+                consents.create({
+                    "state_token_hash": hash_state_token(state), "user_id": admin.id, "company_id": company.id,
+                    "provider": "plaid", "mode": "new", "pending_encrypted": pending and consents._encrypt(pending),
+                })
+            self.authenticate("admin", "admin")
+            response = self.callback("a-consent-never-started-at-plaid")
+            self.assertEqual(response.status_code, 403)
+            self.assertIn("not started from this database", response.text)
+            events = self.env["online.sync.event"].search([("kind", "=", "invalid_credentials")])
+            self.assertFalse(events, "a consent that failed for another reason is no security event")
+            response = self.callback("a-consent-plaid-refuses")
         self.assertEqual(response.status_code, 403)
-        self.assertIn("not started from this database", response.text)
         event = self.env["online.sync.event"].search([("kind", "=", "invalid_credentials")])
         self.assertEqual(event.company_id, company)
-        self.assertIn("not started from this database", event.detail)
+        self.assertIn("INVALID_API_KEYS", event.detail)
 
 
 UNINSTALL_SMS = """

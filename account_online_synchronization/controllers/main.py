@@ -52,8 +52,10 @@ class OnlineSyncController(http.Controller):
     def _complete_consent(state, params):
         """Complete the current user's consent waiting for ``state``; return its connection and the error.
 
-        A consent the aggregator refuses is counted and told in the chatter
-        of the connection it was renewing; the connection is then still returned.
+        A consent the aggregator did not complete is told in the chatter of the
+        connection it was renewing, which is then still returned. Only a refusal
+        of the application's credentials counts as a security event: a user who
+        cancels at the aggregator or the bank is no sign of an attack.
         """
         try:
             consent = request.env["online.link.consent"]._from_callback(state)
@@ -64,9 +66,10 @@ class OnlineSyncController(http.Controller):
         except UserError as error:
             request.env.cr.rollback()
             consent.sudo().done = True
-            request.env["online.sync.event"]._record(
-                consent.company_id, "invalid_credentials", link=consent.link_id, detail=error.args[0],
-            )
+            if getattr(error, "credentials_rejected", False):
+                request.env["online.sync.event"]._record(
+                    consent.company_id, "invalid_credentials", link=consent.link_id, detail=error.args[0],
+                )
             if consent.link_id:
                 consent.link_id.message_post(body=error.args[0])
             return consent.link_id or None, error.args[0]

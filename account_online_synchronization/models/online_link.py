@@ -16,6 +16,7 @@ from odoo.tools import SQL
 
 from ..providers import MFARequired, ProviderError, ReauthRequired, get_provider, provider_selection
 from ..providers.errors import UnexpectedError
+from .online_link_consent import ConsentFailed
 from .online_provider_config import SECRET_KEYS
 
 _logger = logging.getLogger(__name__)
@@ -357,7 +358,8 @@ class OnlineLink(models.Model):
             accounts = link._fetch_accounts(balances=False)
         except ProviderError as error:
             message = link._scrub(error.message, link._known_secrets())
-            raise UserError(_("The accounts cannot be read: %(error)s", error=message)) from None
+            raise ConsentFailed(_("The accounts cannot be read: %(error)s", error=message),
+                                credentials_rejected=error.credentials_rejected) from None
         link.message_post(body=_("Connected to %(bank)s: %(count)s accounts found.", bank=link.name, count=len(accounts)))
         return link.with_env(self.env)
 
@@ -595,7 +597,7 @@ class OnlineLink(models.Model):
             "error_message": message,
             "error_reference": reference,
         })
-        if error.code == "invalid_configuration" and getattr(error, "credentials_rejected", True):
+        if error.credentials_rejected:
             self.env["online.sync.event"]._record(self.company_id, "invalid_credentials", link=self, detail=message)
         if repeated:
             return

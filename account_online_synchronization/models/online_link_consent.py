@@ -16,6 +16,15 @@ CONSENT_VALIDITY = timedelta(hours=1)
 CALLBACK_PATH = "/online_sync/callback"
 
 
+class ConsentFailed(UserError):
+    """The aggregator did not complete a consent: the user cancelled, the bank refused, or the application
+    was refused (``credentials_rejected``, the only case that is a security event)."""
+
+    def __init__(self, message, credentials_rejected=False):
+        super().__init__(message)
+        self.credentials_rejected = credentials_rejected
+
+
 def hash_state_token(state_token):
     """What is stored of a state token: its SHA-256, in hex (the token itself only travels in URLs)."""
     return hashlib.sha256(state_token.encode()).hexdigest()
@@ -152,7 +161,8 @@ class OnlineLinkConsent(models.Model):
             tokens = provider.complete_connection(identifier, params, tokens=tokens)
         except ProviderError as error:
             message = self._scrub(error.message, tokens, (link or link_model)._known_secrets(provider))
-            raise UserError(_("The connection failed: %(error)s", error=message)) from None
+            raise ConsentFailed(_("The connection failed: %(error)s", error=message),
+                                credentials_rejected=error.credentials_rejected) from None
         if link:
             link._set_tokens(tokens)
             link._consent_renewed(consent.mode)

@@ -13,6 +13,8 @@ class ProviderError(Exception):
     transient = True
     #: True when the whole connection is concerned, False when only one account is.
     link_wide = False
+    #: True when the aggregator refused the application's own credentials: a security event.
+    credentials_rejected = False
 
     def __init__(self, message, request_id=None):
         super().__init__(message)
