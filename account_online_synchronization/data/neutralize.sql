@@ -4,8 +4,9 @@
 UPDATE online_link
    SET state = 'disconnected',
        auto_sync = false,
-       provider_tokens_encrypted = NULL
- WHERE state != 'disconnected' OR provider_tokens_encrypted IS NOT NULL;
+       provider_tokens_encrypted = NULL,
+       import_psu_encrypted = NULL
+ WHERE state != 'disconnected' OR provider_tokens_encrypted IS NOT NULL OR import_psu_encrypted IS NOT NULL;
 UPDATE online_provider_config
    SET client_secret_encrypted = NULL,
        certificate_encrypted = NULL,

@@ -37,7 +37,7 @@ class OnlineLink(models.Model):
     _inherit = ["mail.thread", "online.sync.secret", "online.sync.protected"]
     _order = "name, id"
     _check_company_auto = True
-    _secret_fields = {"provider_tokens_encrypted": "provider_tokens"}
+    _secret_fields = {"provider_tokens_encrypted": "provider_tokens", "import_psu_encrypted": None}
     # Connections are created by the consent flow only; the rest is the engine's.
     _user_writable = {
         "account.group_account_user": {"auto_sync"},
@@ -550,9 +550,12 @@ class OnlineLink(models.Model):
     def _present_user(self):
         """The HTTP details of the user who clicked, for aggregators that tell the bank a user is present.
 
-        None outside an HTTP request (the scheduled action): the bank then counts
-        the call among its few unattended refreshes a day.
+        Those captured when the click was queued, for its background import. None
+        outside an HTTP request otherwise (the scheduled action): the bank then
+        counts the call among its few unattended refreshes a day.
         """
+        if "online_sync_present_user" in self.env.context:
+            return self.env.context["online_sync_present_user"]
         if not request:
             return None
         http_request = request.httprequest

@@ -37,6 +37,9 @@ class OnlineLink(models.Model):
         string="Accounts to Import", readonly=True, copy=False,
     )
     import_user_id = fields.Many2one("res.users", string="Import Requested By", readonly=True, copy=False)
+    #: The HTTP details of the user who queued the import (IP address, user agent...), encrypted, for
+    #: the aggregators that tell the bank a user is present; kept until the import ends.
+    import_psu_encrypted = fields.Text(groups="base.group_system", copy=False, exportable=False)
     import_started = fields.Datetime(readonly=True, copy=False)
     import_progress = fields.Json(
         string="Progress by Account", readonly=True, copy=False,
@@ -95,10 +98,12 @@ class OnlineLink(models.Model):
         if state:
             self.invalidate_recordset(["import_state"])
             return self._import_busy_notification()
+        present_user = self._present_user()
         self.sudo().write({
             "import_state": "queued",
             "import_account_ids": [Command.set(accounts.ids)],
             "import_user_id": self.env.uid,
+            "import_psu_encrypted": self._encrypt(present_user) if present_user else False,
             "import_started": False,
             "import_progress": {},
         })
@@ -169,7 +174,11 @@ class OnlineLink(models.Model):
         try:
             if self.company_id.online_sync_blocked:
                 self.company_id._online_sync_check_not_blocked()
-            link = self.with_context(online_sync_chunk_size=min(BACKGROUND_CHUNK_SIZE, online_account.CHUNK_SIZE))
+            link = self.with_context(
+                online_sync_chunk_size=min(BACKGROUND_CHUNK_SIZE, online_account.CHUNK_SIZE),
+                # The user who clicked is present for this import: the bank need not count it as unattended.
+                online_sync_present_user=self._decrypt(self.sudo().import_psu_encrypted),
+            )
             # Resuming an import cut by the time limit: the accounts it finished are done.
             progress = self.import_progress or {}
             accounts = link.import_account_ids.filtered(lambda account: not progress.get(str(account.id), [0, False])[1])
@@ -192,7 +201,7 @@ class OnlineLink(models.Model):
         summary = self._import_summary(accounts, error)
         self.sudo().write({
             "import_state": False, "import_account_ids": [Command.clear()], "import_user_id": False,
-            "import_progress": {},
+            "import_progress": {}, "import_psu_encrypted": False,
         })
         # Not in the chatter: a failure is already there, once, with its reference.
         title = _("Import from %(bank)s failed", bank=self.name) if error else _("Import from %(bank)s done", bank=self.name)
