@@ -403,6 +403,7 @@ def test_psu_action_required_is_mfa(provider, fake, tokens):
     with pytest.raises(MFARequired) as error:
         provider.list_transactions(tokens, "FI2112345600000785", TODAY - timedelta(days=10))
     assert error.value.request_id == "req-42"
+    assert error.value.update_credentials, "confirmed on the bank's page, which Update Credentials opens"
 
 
 def test_stale_continuation_key_is_an_error(provider, fake, tokens):

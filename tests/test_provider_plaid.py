@@ -124,6 +124,8 @@ def test_documented_errors_are_typed(fake, provider, error_type, error_code, exp
         provider.search_institutions("US", "platypus")
     assert type(error.value) is expected
     assert error.value.request_id == "ReqFromPlaid42"
+    if expected is MFARequired:
+        assert error.value.update_credentials, "Plaid takes the code in Link's update mode only"
 
 
 def test_hosted_link_needs_a_client_enabled_for_it(fake):

@@ -336,8 +336,9 @@ def test_expired_consent_asks_to_reconnect(provider, tokens, fake):
 def test_interactive_bank_asking_for_a_code(provider, tokens, fake):
     connection = fake.connections[tokens["connection_id"]]
     fake._attempt(connection, "InteractiveAdapterTimeout", "Interactive step timed out.")
-    with pytest.raises(MFARequired):
+    with pytest.raises(MFARequired) as caught:
         provider.list_transactions(tokens, fake.account_ids()[0], date.today(), unattended=True)
+    assert caught.value.update_credentials, "the code is given in Salt Edge Connect, not by a synchronization"
 
 
 def test_rate_limit(provider, tokens, fake):

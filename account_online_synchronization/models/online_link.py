@@ -633,7 +633,7 @@ class OnlineLink(models.Model):
 
     def _error_advice(self, error):
         if getattr(error, "update_credentials", False):
-            return _("The bank asks for a security code, which is given on the aggregator's page: open the "
+            return _("It is given on the aggregator's or the bank's page, not by a synchronization: open the "
                      "connection and click Update Credentials.")
         advice = {
             "reauth_required": _("Open the connection and click Reconnect to renew your consent at the bank."),

@@ -225,8 +225,9 @@ class EnableBankingProvider(Provider):
                 "The consent given at the bank has ended or was withdrawn: reconnect the bank.",
                 request_id=request_id)
         if error == "ASPSP_PSU_ACTION_REQUIRED":
-            raise MFARequired("The bank asks you to confirm your identity: reconnect the bank.",
-                              request_id=request_id)
+            # Confirmed on the bank's authorization page, which Update Credentials opens again.
+            raise MFARequired("The bank asks you to confirm your identity on its page.", request_id=request_id,
+                              update_credentials=True)
         if error in UNAVAILABLE_ERRORS or response.status >= 500:
             raise InstitutionUnavailable("The bank is temporarily unavailable.", request_id=request_id)
         if error == "PSU_HEADER_NOT_PROVIDED":

@@ -157,8 +157,9 @@ class PlaidProvider(Provider):
                 request_id=request_id,
             )
         if error_code in MFA_CODES:
-            return MFARequired("The bank asks for a security code: synchronize manually and follow Plaid's steps.",
-                               request_id=request_id)
+            # Plaid takes the code in Link's update mode only, which Update Credentials opens.
+            return MFARequired("The bank asks for a security code, given in Plaid Link.", request_id=request_id,
+                               update_credentials=True)
         if error_code in REAUTH_CODES or error_type == "OAUTH_ERROR":
             return ReauthRequired("The bank needs you to log in again through Plaid: reconnect this bank.",
                                   request_id=request_id)

@@ -71,7 +71,7 @@ ERRORS = {
     **dict.fromkeys(("ConnectionDisabled", "ConnectionNotFound", "CustomerNotFound"), (
         ReauthRequired, "Salt Edge no longer holds this bank connection ({}): reconnect the bank.")),
     **dict.fromkeys(("InteractiveAdapterTimeout", "InteractiveTimeout", "InvalidInteractiveCredentials"), (
-        MFARequired, "The bank asks for a security code: synchronize manually and follow the bank's steps.")),
+        MFARequired, "The bank asks for a security code, given in Salt Edge Connect ({}).")),
     **dict.fromkeys(("RateLimitExceeded", "TooManyRequests", "BackgroundFetchLimitExceeded",
                      "ConnectionCannotBeRefreshed"), (
         RateLimited, "The bank or Salt Edge limits how often the data can be refreshed ({}).")),
@@ -526,6 +526,9 @@ class SaltEdgeProvider(Provider):
             # What the application's status or plan does not allow is no credential rejection.
             rejected = ERRORS.get(error_class, (None, _CONFIG_MESSAGE))[1] == _CONFIG_MESSAGE
             error = InvalidConfiguration(message, request_id=request_id, credentials_rejected=rejected)
+        elif error_type is MFARequired:
+            # An interactive bank takes the code in Salt Edge Connect only, which Update Credentials opens.
+            error = MFARequired(message, request_id=request_id, update_credentials=True)
         else:
             error = error_type(message, request_id=request_id)
         error.error_class = error_class
