@@ -1,28 +1,82 @@
-"""What real aggregators do to a connection, through the Odoo flow: late bookings, repeated failures,
-reconnections that change ids, the user's presence. Mixed into the GoCardless and Enable Banking flows
-of test_aggregators.py, whose fakes can express these scenarios."""
+"""What real aggregators do to a connection, through the Odoo flow: late bookings, cancelled consents,
+repeated failures, reconnections that change ids, the user's presence. ``ResilienceFlow`` is mixed into
+the GoCardless and Enable Banking flows of test_aggregators.py, whose fakes can express all these
+scenarios; the other connectors take the parts their fakes express (test_aggregator_recovery.py)."""
 from collections import Counter
 from datetime import date, timedelta
 from decimal import Decimal
 
 from odoo import fields
+from odoo.exceptions import AccessError
+from odoo.tests import new_test_user
+
+from online_sync_case import run_queued_imports
 
 LATE = date.today() - timedelta(days=14)
+#: The headers of the browser a user clicks from.
+BROWSER = {"User-Agent": "Mozilla/5.0 Firefox/128.0", "Accept-Language": "fi-FI,fi;q=0.9"}
 
 
-class ResilienceFlow:
-    """Needs the steps of ``AggregatorFlow`` (``connect``, ``imported``, ``go_through_consent``...)."""
+class LateBookingFlow:
+    """Needs the steps of ``AggregatorFlow`` (``connect``, ``imported``...)."""
+
+    #: The booking date the aggregator reports for a transaction made on ``LATE`` and booked late.
+    booked_late = LATE
 
     def book_pending(self):
         """Book the pending transactions under their own (older) date, as late-booking banks do."""
-        raise NotImplementedError
+        self.fake.post_pending()
 
-    def break_settings(self):
-        """Make the connector's settings wrong, so that the aggregator refuses the application."""
-        raise NotImplementedError
+    def test_transaction_booked_late_under_its_own_date_is_imported(self):
+        account_id = self.fake.account_ids()[0]
+        self.fake.add_transaction(account_id, Decimal("-77.70"), LATE, pending=True)
+        link = self.connect()  # first run
+        account = link.account_ids.filtered(lambda a: a.provider_account_id == account_id)
+        self.assertEqual(account.pending_since, LATE)
+        link.action_fetch_transactions()  # second run: still pending
+        self.assertFalse(self.imported(account).filtered(lambda line: line.amount == -77.7))
+        self.book_pending()
+        link.action_fetch_transactions()
+        line = self.imported(account).filtered(lambda line: line.amount == -77.7)
+        self.assertEqual(len(line), 1, "booked 14 days back after two runs, and imported once")
+        self.assertEqual(line.date, self.booked_late)
+        link.action_fetch_transactions()
+        self.assertInSync(link)
+
+
+class CancelledConsentFlow:
+    """Needs the steps of ``AggregatorFlow``; the fake's ``cancel_next_consent``."""
+
+    def test_cancelling_a_first_consent_is_no_security_event(self):
+        events = self.security_events()
+        action = self.start_consent()
+        self.fake.cancel_next_consent()
+        response = self.callback(self.fake.consent(action["url"]))
+        self.assertEqual(response.status_code, 403)
+        self.assertNotIn("withdrawn", response.text, "nothing was given, so nothing was withdrawn")
+        self.assertFalse(self.env["online.link"].search([("provider", "=", self.fake.provider_code)]))
+        self.assertEqual(self.security_events(), events, "the application's credentials were not refused")
+
+
+class BankContentCheck:
+    """No duplicate whatever ids the bank gives: the journal holds the bank's (date, amount) pairs."""
 
     def bank_content(self, account):
         """(date, amount) of every booked transaction the bank serves for ``account``."""
+        raise NotImplementedError
+
+    def assertNoDuplicate(self, link):
+        for account in link.account_ids:
+            lines = self.imported(account)
+            self.assertEqual(Counter((line.date, Decimal(str(line.amount))) for line in lines),
+                             Counter(self.bank_content(account)), f"{account.name}: the journal is the bank's")
+
+
+class ResilienceFlow(BankContentCheck, LateBookingFlow, CancelledConsentFlow):
+    """Needs the steps of ``AggregatorFlow`` (``connect``, ``imported``, ``go_through_consent``...)."""
+
+    def break_settings(self):
+        """Make the connector's settings wrong, so that the aggregator refuses the application."""
         raise NotImplementedError
 
     def fetch(self, link):
@@ -35,27 +89,7 @@ class ResilienceFlow:
     def new_messages(self, link, before):
         return link.message_ids.filtered(lambda message: message.id not in before.ids)
 
-    def assertNoDuplicate(self, link):
-        for account in link.account_ids:
-            lines = self.imported(account)
-            self.assertEqual(Counter((line.date, Decimal(str(line.amount))) for line in lines),
-                             Counter(self.bank_content(account)), f"{account.name}: the journal is the bank's")
-
     # scenarios ----------------------------------------------------------------------
-
-    def test_transaction_booked_late_under_its_own_date_is_imported(self):
-        account_id = self.fake.account_ids()[0]
-        self.fake.add_transaction(account_id, Decimal("-77.70"), LATE, pending=True)
-        link = self.connect()  # first run
-        account = link.account_ids.filtered(lambda a: a.provider_account_id == account_id)
-        self.assertEqual(account.pending_since, LATE)
-        self.fetch(link)  # second run: still pending
-        self.assertFalse(self.imported(account).filtered(lambda line: line.amount == -77.7))
-        self.book_pending()
-        self.fetch(link)
-        line = self.imported(account).filtered(lambda line: line.amount == -77.7)
-        self.assertEqual(line.date, LATE, "booked 14 days back after two runs, and imported")
-        self.assertNoDuplicate(link)
 
     def test_error_to_fix_is_told_once_per_streak_with_one_reference(self):
         link = self.connect()
@@ -232,34 +266,60 @@ class EnableBankingResilience(ResilienceFlow):
         self.fetch(link)
         self.assertEqual(len([b for b in link.message_ids.mapped("body") if "only, not from" in b]), len(told))
 
-    def test_click_sends_the_user_details_the_scheduler_does_not(self):
-        link = self.connect()
-        self.fake.psu_calls.clear()
-        self.make_jsonrpc_request(
-            "/web/dataset/call_kw/online.link/action_fetch_transactions",
-            {"model": "online.link", "method": "action_fetch_transactions", "args": [link.ids], "kwargs": {}},
-            headers={"User-Agent": "Mozilla/5.0 Firefox/128.0", "Accept-Language": "fi-FI,fi;q=0.9"},
-        )
-        self.assertEqual(link.state, "connected", link.error_message)
+    def click(self, model, method, record_ids):
+        """Click a button from the web client: an HTTP request carrying the browser's headers."""
+        self.make_jsonrpc_request(f"/web/dataset/call_kw/{model}/{method}",
+                                  {"model": model, "method": method, "args": [record_ids], "kwargs": {}},
+                                  headers=BROWSER)
+        self.env.invalidate_all()
+
+    def assertUserDetailsSent(self):
+        """Every call reached the bank with the clicking user's details: those the bank requires."""
         self.assertTrue(self.fake.psu_calls)
         for path, sent in self.fake.psu_calls:
-            self.assertEqual(sent, {"Psu-Ip-Address": "127.0.0.1", "Psu-User-Agent": "Mozilla/5.0 Firefox/128.0",
-                                    "Psu-Accept-Language": "fi-FI,fi;q=0.9"}, path)
-        self.assertFalse([path for path, _sent in self.fake.psu_calls if path.endswith("/balances")],
-                         "nothing new imported: no balance call")
+            self.assertEqual(sent, {"Psu-Ip-Address": "127.0.0.1", "Psu-User-Agent": BROWSER["User-Agent"],
+                                    "Psu-Accept-Language": BROWSER["Accept-Language"]}, path)
+
+    def assertSchedulerSendsNone(self, link):
         self.fake.psu_calls.clear()
         self.run_cron(link)
         self.assertTrue(self.fake.psu_calls)
         self.assertEqual([sent for _path, sent in self.fake.psu_calls], [{}] * len(self.fake.psu_calls))
+
+    def test_click_sends_the_user_details_the_scheduler_does_not(self):
+        link = self.connect()
+        self.fake.psu_calls.clear()
+        self.click("online.link", "action_fetch_transactions", link.ids)
+        self.assertEqual(link.state, "connected", link.error_message)
+        self.assertUserDetailsSent()
+        self.assertFalse([path for path, _sent in self.fake.psu_calls if path.endswith("/balances")],
+                         "nothing new imported: no balance call")
+        self.assertSchedulerSendsNone(link)
+
+    def test_click_imported_in_the_background_sends_the_user_details(self):
+        # Link and Synchronize queues the first import: the background job runs it, without an HTTP request.
+        self.go_through_consent(self.start_consent())
+        link = self.env["online.link"].search([("provider", "=", self.fake.provider_code)])
+        wizard = self.env["online.link.connect"].browse(link.action_fetch_accounts()["res_id"])
+        wizard.first_sync_date = date.today() - timedelta(days=120)
+        self.fake.psu_calls.clear()
+        self.click("online.link.connect", "action_confirm", wizard.ids)
+        self.assertEqual(link.import_state, "queued")
+        self.assertFalse(self.fake.psu_calls, "nothing is fetched during the click")
+        manager = new_test_user(self.env, "psu_manager", groups="account.group_account_manager,base.group_user")
+        with self.assertRaises(AccessError, msg="the user's details are not readable by others"):
+            link.with_user(manager).read(["import_psu_encrypted"])
+        run_queued_imports(self.env)
+        self.assertEqual(link.state, "connected", link.error_message)
+        self.assertTrue(all(link.account_ids.mapped("last_sync")), "the import ran in the background")
+        self.assertUserDetailsSent()
+        self.assertFalse(link.sudo().import_psu_encrypted, "forgotten once the import has used them")
+        self.assertSchedulerSendsNone(link)
 
     def test_unattended_quota_spent_does_not_refuse_a_click(self):
         link = self.connect()
         self.fake.unattended_limit = 0
         self.run_cron(link)
         self.assertEqual(link.error_code, "rate_limited")
-        self.make_jsonrpc_request(
-            "/web/dataset/call_kw/online.link/action_fetch_transactions",
-            {"model": "online.link", "method": "action_fetch_transactions", "args": [link.ids], "kwargs": {}},
-            headers={"User-Agent": "Mozilla/5.0 Firefox/128.0", "Accept-Language": "fi-FI"},
-        )
+        self.click("online.link", "action_fetch_transactions", link.ids)
         self.assertEqual(link.state, "connected", link.error_message)

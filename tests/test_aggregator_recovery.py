@@ -2,25 +2,27 @@
 
 Rotated tokens and a failing next call (Ponto), bank authorizations ending
 together (Ponto), a connection or providerAccount removed at the aggregator
-(Salt Edge, Yodlee), rejected access tokens (Yodlee), a refused revocation
-(all three), a cancelled first consent and a bank giving less history than
-asked (Salt Edge).
+(Salt Edge, Yodlee) and the overlap read again under new ids, rejected access
+tokens (Yodlee), a refused revocation (all three), a cancelled first consent
+(Ponto, Salt Edge), a bank giving less history than asked (Salt Edge), a
+transaction booked late under its own date (Plaid, Ponto, Salt Edge, Yodlee).
 """
 from datetime import date, timedelta
 from decimal import Decimal
 
 from odoo.tests import HttpCase, tagged
 
+from fakes.plaid import FakePlaidHostedLink
 from fakes.ponto import FakePonto
 from fakes.saltedge import FakeSaltEdge
 from fakes.yodlee import FakeYodlee
-from online_sync_case import TEST_PHONE
+from resilience_flow import LATE, BankContentCheck, CancelledConsentFlow, LateBookingFlow
 from test_aggregators import AggregatorFlow
 
 STILL_ACTIVE = "may still be active"
 
 
-class RecoveryFlow(AggregatorFlow):
+class RecoveryFlow(BankContentCheck, AggregatorFlow):
     """Steps shared by the scenarios below; the whole flow itself is tested in test_aggregators."""
 
     test_full_flow = None
@@ -34,15 +36,26 @@ class RecoveryFlow(AggregatorFlow):
         if action.get("type") == "ir.actions.act_url":
             self.go_through_consent(action)
 
-    def security_events(self):
-        return self.env["online.sync.event"].sudo().search_count([
-            ("company_id", "=", self.env.company.id), ("kind", "=", "invalid_credentials"),
-        ])
+    def connect_with_overlap(self):
+        """Connect; each account gets a transaction of a few days ago, inside the overlap read again."""
+        link = self.connect()
+        for account in link.account_ids:
+            self.fake.add_transaction(account.provider_account_id, Decimal("-33.30"), date.today() - timedelta(days=3))
+        link.action_fetch_transactions()
+        return link
 
     def assertReconnectKeepsEverything(self, link):
-        """Reconnect succeeds; the connection, accounts, journals and lines stay; new lines come in."""
+        """Reconnect succeeds; the connection, accounts, journals and lines stay; new lines come in.
+
+        Every transaction has a new id after the reconnection: those of the overlap read
+        again are recognised by their content (date, amount, counterparty, label), not imported twice.
+        """
         accounts, journals = link.account_ids, link.account_ids.journal_ids
         lines = {account: self.imported(account) for account in accounts}
+        old_ids = {account: lines[account].mapped("online_transaction_identifier") for account in accounts}
+        for account in accounts:
+            overlap = lines[account].filtered(lambda line, a=account: line.date >= a.last_sync - timedelta(days=7))
+            self.assertTrue(overlap, "the overlap read again holds lines")
         self.reconnect(link)
         self.assertEqual(link.state, "connected")
         link.action_fetch_transactions()
@@ -52,11 +65,16 @@ class RecoveryFlow(AggregatorFlow):
         self.assertEqual(set(link.account_ids.mapped("provider_account_id")), set(self.fake.account_ids()))
         for account in accounts:
             self.assertLessEqual(lines[account], self.imported(account), "no line is lost")
+            self.assertFalse(set(old_ids[account]) & set(self.fake.posted_ids(account.provider_account_id)),
+                             "the bank gave every transaction a new id")
+        self.assertNoDuplicate(link)
         account = accounts[0]
         new_id = self.fake.add_transaction(account.provider_account_id, Decimal("-19.99"), date.today())
         link.action_fetch_transactions()
         line = self.imported(account).filtered(lambda l: l.online_transaction_identifier == new_id)
         self.assertEqual((line.amount, line.journal_id), (-19.99, account.journal_id))
+        self.assertNoDuplicate(link)
+        self.assertFalse(link.account_ids.filtered("content_match_until"), "the recognition ends with the overlap")
 
     def assertDisconnectSaysTheConsentMayStayActive(self, link, fail):
         """Revocation refused twice: disconnected here, and the chatter says what to do."""
@@ -69,7 +87,15 @@ class RecoveryFlow(AggregatorFlow):
 
 
 @tagged("post_install", "-at_install", "online_sync")
-class TestPontoRecovery(RecoveryFlow, HttpCase):
+class TestPlaidRecovery(LateBookingFlow, RecoveryFlow, HttpCase):
+    fake_class = FakePlaidHostedLink
+
+    def book_pending(self):
+        self.fake.post_pending(keep_dates=True)
+
+
+@tagged("post_install", "-at_install", "online_sync")
+class TestPontoRecovery(LateBookingFlow, CancelledConsentFlow, RecoveryFlow, HttpCase):
     fake_class = FakePonto
     config_options = {"ponto_connect": True}
 
@@ -125,29 +151,22 @@ class TestPontoRecovery(RecoveryFlow, HttpCase):
 
 
 @tagged("post_install", "-at_install", "online_sync")
-class TestSaltEdgeRecovery(RecoveryFlow, HttpCase):
+class TestSaltEdgeRecovery(LateBookingFlow, CancelledConsentFlow, RecoveryFlow, HttpCase):
     fake_class = FakeSaltEdge
+    # Salt Edge reports the bank's posting date, the day after the transaction's (made_on) in the fake.
+    booked_late = LATE + timedelta(days=1)
+
+    def bank_content(self, account):
+        return [(date.fromisoformat(row["extra"].get("posting_date") or row["made_on"]), Decimal(str(row["amount"])))
+                for row in self.fake.transactions[account.provider_account_id]]
 
     def test_removed_connection_is_reconnected_as_a_new_one(self):
-        link = self.connect()
+        link = self.connect_with_overlap()
         self.fake.remove_connection()
         link.action_fetch_transactions()
         self.assertEqual(link.state, "action_required")
         self.assertIn("ConnectionNotFound", link.error_message)
         self.assertReconnectKeepsEverything(link)
-
-    def test_cancelling_a_first_connection_is_not_a_withdrawn_consent(self):
-        wizard = self.env["online.link.connect"].create({"provider": self.fake.provider_code, "phone": TEST_PHONE})
-        wizard.action_search()
-        wizard.institution_id = self.env["online.institution"].search([
-            ("provider", "=", self.fake.provider_code), ("identifier", "=", self.fake.institution_id),
-        ])
-        action = wizard.action_connect()
-        self.fake.cancel_next_consent()
-        response = self.callback(self.fake.consent(action["url"]))
-        self.assertIn("not given", response.text)
-        self.assertNotIn("withdrawn", response.text)
-        self.assertFalse(self.env["online.link"].search([("provider", "=", self.fake.provider_code)]))
 
     def test_disconnect_removes_the_customer(self):
         link = self.connect()
@@ -174,8 +193,16 @@ class TestSaltEdgeRecovery(RecoveryFlow, HttpCase):
 
 
 @tagged("post_install", "-at_install", "online_sync")
-class TestYodleeRecovery(RecoveryFlow, HttpCase):
+class TestYodleeRecovery(LateBookingFlow, RecoveryFlow, HttpCase):
     fake_class = FakeYodlee
+
+    def book_pending(self):
+        self.fake.post_pending(keep_dates=True)
+
+    def bank_content(self, account):
+        return [(date.fromisoformat(row["postDate"]),
+                 Decimal(str(row["amount"]["amount"])) * (1 if row["baseType"] == "CREDIT" else -1))
+                for row in self.fake.transactions[int(account.provider_account_id)] if row["status"] == "POSTED"]
 
     def test_rejected_token_gets_a_new_one_and_no_security_event(self):
         link = self.connect()
@@ -195,7 +222,7 @@ class TestYodleeRecovery(RecoveryFlow, HttpCase):
         self.assertInSync(link)
 
     def test_deleted_provider_account_is_linked_again(self):
-        link = self.connect()
+        link = self.connect_with_overlap()
         self.fake.remove_provider_account()
         link.action_fetch_transactions()
         self.assertEqual(link.state, "action_required")

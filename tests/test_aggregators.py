@@ -66,14 +66,18 @@ class AggregatorFlow:
         if action.get("type") == "ir.actions.act_url":
             self.go_through_consent(action)
 
-    def connect(self):
+    def start_consent(self):
+        """Pick the fake's bank in the connect wizard and click Connect; return the action."""
         wizard = self.env["online.link.connect"].create({"provider": self.fake.provider_code, "phone": TEST_PHONE})
         wizard.action_search()
         wizard.institution_id = self.env["online.institution"].search([
             ("provider", "=", self.fake.provider_code), ("identifier", "=", self.fake.institution_id),
         ])
         self.assertTrue(wizard.institution_id, "the aggregator's bank list is cached for the picker")
-        action = wizard.action_connect()
+        return wizard.action_connect()
+
+    def connect(self):
+        action = self.start_consent()
         if action.get("type") == "ir.actions.act_url":
             self.go_through_consent(action)
         link = self.env["online.link"].search([("provider", "=", self.fake.provider_code)])
@@ -87,6 +91,11 @@ class AggregatorFlow:
 
     def imported(self, account):
         return self.env["account.bank.statement.line"].search([("online_account_id", "=", account.id)])
+
+    def security_events(self):
+        return self.env["online.sync.event"].sudo().search_count([
+            ("company_id", "=", self.env.company.id), ("kind", "=", "invalid_credentials"),
+        ])
 
     def assertInSync(self, link):
         """Every posted transaction of the bank is imported, once; nothing else is."""
@@ -167,12 +176,7 @@ class AggregatorFlow:
 
     def test_callback_refuses_a_forged_foreign_or_replayed_state(self):
         self.assertEqual(self.callback({"state": "forged", "code": "x"}).status_code, 403)
-        wizard = self.env["online.link.connect"].create({"provider": self.fake.provider_code, "phone": TEST_PHONE})
-        wizard.action_search()
-        wizard.institution_id = self.env["online.institution"].search([
-            ("provider", "=", self.fake.provider_code), ("identifier", "=", self.fake.institution_id),
-        ])
-        params = self.fake.consent(wizard.action_connect()["url"])
+        params = self.fake.consent(self.start_consent()["url"])
         new_test_user(self.env, "other_manager", groups="account.group_account_manager,base.group_user")
         self.authenticate("other_manager", "other_manager")
         self.assertEqual(self.callback(params).status_code, 403, "another user cannot complete my consent")

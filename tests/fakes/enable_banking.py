@@ -510,6 +510,9 @@ class FakeEnableBanking(FakeAggregator, FakeBankControls):
                                   value_date=day.isoformat())
                     rows[index] = booked
 
+    def cancel_next_consent(self):
+        self.deny_next_consent = True
+
     def expire_consent(self):
         for session in self.sessions.values():
             if session["status"] == "AUTHORIZED":

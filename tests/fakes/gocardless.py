@@ -18,7 +18,8 @@ Guessed (not stated by a primary source): the request id header name; that the r
 seconds; that a requisition's hosted page lets the user share every account and redirects to
 ``redirect`` with ``?ref=<reference>`` appended; that ``internalTransactionId`` (documented as unique
 within one account id) is generated anew for every new account id, i.e. after each reconnection;
-that ``date_from`` before the agreement's ``max_historical_days`` is silently clamped.
+that ``date_from`` before the agreement's ``max_historical_days`` is silently clamped; that a user who
+cancels on the hosted page is sent back with ``error=UserCancelledSession`` and ``details`` next to ``ref``.
 
 Every requisition gets new account ids for the same bank accounts, as the service does. The
 controls speak in the connector's terms: accounts as ``<IBAN>:<currency>``, transactions by
@@ -101,6 +102,7 @@ class FakeGoCardless(FakeAggregator, FakeBankControls):
         self.requisitions = {}
         self.account_uids = {}  # GoCardless account id -> (requisition id, bank account key)
         self.last_request_id = None
+        self._cancel_next = False
         self._down = False
         #: Account data calls refused with the bank's quota answer: (count, seconds to reset, bank key or None).
         self._quota = None
@@ -450,6 +452,13 @@ class FakeGoCardless(FakeAggregator, FakeBankControls):
         requisition = self.requisitions.get(requisition_id)
         if not requisition or requisition["deleted"] or requisition["institution_id"] != institution_id:
             return 404, "Not found"
+        parts = urlsplit(requisition["redirect"])
+        if self._cancel_next:
+            self._cancel_next = False
+            query = urlencode({"ref": requisition["reference"], "error": "UserCancelledSession",
+                               "details": "User cancelled the session."})
+            return 302, "", {"Location": urlunsplit(parts._replace(query=f"{parts.query}&{query}" if parts.query
+                                                                   else query))}
         requisition["status"] = "LN"
         for key in self.banks:
             uid = str(uuid.uuid4())
@@ -457,7 +466,6 @@ class FakeGoCardless(FakeAggregator, FakeBankControls):
             requisition["accounts"].append(uid)
         if requisition["agreement"]:
             self.agreements[requisition["agreement"]]["accepted"] = _now().isoformat() + "Z"
-        parts = urlsplit(requisition["redirect"])
         ref = urlencode({"ref": requisition["reference"]})
         location = urlunsplit(parts._replace(query=f"{parts.query}&{ref}" if parts.query else ref))
         return 302, "", {"Location": location}
@@ -608,6 +616,9 @@ class FakeGoCardless(FakeAggregator, FakeBankControls):
                     self._restyle(row)
                 bank["booked"].append(row)
             bank["pending"] = []
+
+    def cancel_next_consent(self):
+        self._cancel_next = True
 
     def use_id_style(self, style):
         """From now on every booked row carries only ``style``'s id: ``transactionId``, ``entryReference``,

@@ -743,15 +743,19 @@ class FakePlaid(FakeAggregator, FakeBankControls):
             self._record("added", row)
             return row["transaction_id"]
 
-    def post_pending(self):
-        """Plaid posts a pending row as a new row (new id) pointing to it; the pending id is removed."""
+    def post_pending(self, keep_dates=False):
+        """Plaid posts a pending row as a new row (new id) pointing to it; the pending id is removed.
+
+        Posted today, or with ``keep_dates`` on the pending row's own date (a bank booking late).
+        """
         with self._lock:
             for rows in self.transactions.values():
                 for row in [row for row in rows if row["pending"]]:
                     self._record("removed", row)
                     self._record("added", dict(
                         row, transaction_id=_plaid_id(self._rng), pending=False,
-                        pending_transaction_id=row["transaction_id"], date=max(row["date"], date.today().isoformat()),
+                        pending_transaction_id=row["transaction_id"],
+                        date=row["date"] if keep_dates else max(row["date"], date.today().isoformat()),
                         authorized_date=row["date"]))
 
     def modify_transaction(self, transaction_id, amount=None, name=None):

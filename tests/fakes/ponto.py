@@ -35,7 +35,9 @@ Guessed, not confirmed by a primary source: the error code and detail of an
 unknown route (``routeNotFound``, 404) and of a bank authorization that ended
 (synchronization error ``authorizationInvalid``); the 429 answer with a
 ``Retry-After`` header; access tokens living 1,799 seconds; the hosted
-reauthorization page (``/reauthorize/<id>``) redirecting straight back.
+reauthorization page (``/reauthorize/<id>``) redirecting straight back; that a
+user who refuses on the authorization page is sent back with RFC 6749's
+``error=access_denied`` (section 4.1.2.1), as Ponto's pages were not read.
 """
 import base64
 import hashlib
@@ -123,6 +125,7 @@ class FakePonto(FakeAggregator, FakeBankControls):
         self.codes = {}  # code -> (code_challenge, redirect_uri)
         self.reauthorizations = {}  # request id -> (redirect uri, bank id)
         self.revocations = []
+        self._cancel_next = False
         self.down = False
         self._rate_limit = None  # (retry_after, answers left)
         self.last_request_id = None
@@ -361,6 +364,10 @@ class FakePonto(FakeAggregator, FakeBankControls):
         if request.arg("response_type") != "code" or request.arg("code_challenge_method") != "S256" \
                 or not request.arg("code_challenge"):
             return self._redirect(redirect_uri, error="invalid_request", state=request.arg("state"))
+        if self._cancel_next:
+            self._cancel_next = False
+            return self._redirect(redirect_uri, error="access_denied", state=request.arg("state"),
+                                  error_description="The resource owner denied the request.")
         code = secrets.token_urlsafe(16)
         self.codes[code] = (request.arg("code_challenge"), redirect_uri)
         self._renew_authorization()
@@ -515,6 +522,9 @@ class FakePonto(FakeAggregator, FakeBankControls):
                 booked["attributes"] = dict(transaction["attributes"], createdAt=stamp, updatedAt=stamp)
                 self.posted[account_id].append(booked)
             pending.clear()
+
+    def cancel_next_consent(self):
+        self._cancel_next = True
 
     def expire_consent(self):
         """The bank authorization ended: Ponto's refreshes fail and the expected end has passed."""

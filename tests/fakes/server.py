@@ -206,6 +206,10 @@ class FakeBankControls:
         """Book every pending transaction the way the aggregator does (a new id where it gives one)."""
         raise NotImplementedError
 
+    def cancel_next_consent(self):
+        """The user cancels on the next consent page: the aggregator sends them back with its error."""
+        raise NotImplementedError
+
     def expire_consent(self):
         """From now on, data calls fail as they do when the user's consent has ended."""
         raise NotImplementedError

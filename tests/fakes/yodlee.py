@@ -220,15 +220,17 @@ class FakeYodlee(FakeAggregator, FakeBankControls):
         self.transactions[int(account_id)].append(row)
         return f"bank:{row['id']}"
 
-    def post_pending(self):
-        """Yodlee deletes the pending row and aggregates a posted one with a new id."""
+    def post_pending(self, keep_dates=False):
+        """Yodlee deletes the pending row and aggregates a posted one with a new id, posted today or,
+        with ``keep_dates``, on its own transaction date (a bank booking late under the original date)."""
         today = date.today()
         for account_id, rows in self.transactions.items():
             for row in [row for row in rows if row["status"] == "PENDING"]:
                 rows.remove(row)
+                transaction_date = date.fromisoformat(row["transactionDate"])
                 rows.append(self._row(
                     account_id, Decimal(str(row["amount"]["amount"])), row["baseType"],
-                    date.fromisoformat(row["transactionDate"]), today,
+                    transaction_date, transaction_date if keep_dates else today,
                     row["merchant"]["name"], row["description"]["original"],
                 ))
 
