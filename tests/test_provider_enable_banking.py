@@ -64,6 +64,7 @@ def test_wrong_private_key_is_a_configuration_error(fake):
         provider.search_institutions("FI")
     assert "private key" in error.value.message
     assert error.value.request_id
+    assert error.value.credentials_rejected, "Enable Banking refused the application's signature"
 
 
 def test_wrong_application_id_is_a_configuration_error(fake):
@@ -78,6 +79,7 @@ def test_unreadable_private_key_is_a_configuration_error(fake):
         provider.search_institutions("FI")
     assert "not a key" not in error.value.message
     assert not fake.requests
+    assert not error.value.credentials_rejected, "a setting to fix: no aggregator refused anything"
 
 
 @pytest.mark.parametrize("missing", ["client_id", "private_key"])

@@ -380,8 +380,9 @@ def test_suspended_account_requires_reauth(provider, fake, tokens):
 def test_ip_whitelist_refusal_is_a_configuration_error(provider, fake, tokens):
     fake.fail_next(403, {"summary": "IP address access denied", "status_code": 403,
                          "detail": "Your IP 203.0.113.9 isn't whitelisted to perform this action"})
-    with pytest.raises(InvalidConfiguration):
+    with pytest.raises(InvalidConfiguration) as caught:
         provider.list_accounts(tokens)
+    assert not caught.value.credentials_rejected, "a setting to fix, no refused credentials"
 
 
 def test_unknown_account_requires_reauth(provider, tokens):

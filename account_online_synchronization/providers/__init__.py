@@ -35,5 +35,5 @@ def get_provider(code, config=None):
     try:
         provider_class = PROVIDERS[code]
     except KeyError:
-        raise InvalidConfiguration(f"Unknown provider {code!r}") from None
+        raise InvalidConfiguration(f"Unknown provider {code!r}", credentials_rejected=False) from None
     return provider_class(config)

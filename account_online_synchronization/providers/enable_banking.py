@@ -126,10 +126,10 @@ class EnableBankingProvider(Provider):
         try:
             key = serialization.load_pem_private_key(pem.strip().encode(), password=None)
         except (ValueError, TypeError, UnsupportedAlgorithm):
-            raise InvalidConfiguration(
-                "The Enable Banking private key is not a valid, unencrypted PEM key.") from None
+            raise InvalidConfiguration("The Enable Banking private key is not a valid, unencrypted PEM key.",
+                                       credentials_rejected=False) from None
         if not isinstance(key, rsa.RSAPrivateKey):
-            raise InvalidConfiguration("The Enable Banking private key must be an RSA key.")
+            raise InvalidConfiguration("The Enable Banking private key must be an RSA key.", credentials_rejected=False)
         return key
 
     def _token(self):
@@ -279,7 +279,8 @@ class EnableBankingProvider(Provider):
     def start_connection(self, institution_id, mode="new", tokens=None, redirect_url=None, state=None):
         """Ask Enable Banking for the bank's consent page (the same flow for new, update and renew)."""
         if not redirect_url:
-            raise InvalidConfiguration("Enable Banking needs the address to send the user back to.")
+            raise InvalidConfiguration("Enable Banking needs the address to send the user back to.",
+                                       credentials_rejected=False)
         aspsp = self._aspsp(institution_id)
         seconds = aspsp.get("maximum_consent_validity") or DEFAULT_CONSENT_SECONDS
         seconds = min(int(seconds), MAX_CONSENT_SECONDS) - 60

@@ -116,7 +116,8 @@ class GoCardlessProvider(Provider):
         way to re-authorize an existing one.
         """
         if not redirect_url:
-            raise InvalidConfiguration("GoCardless needs a return address for the consent page.")
+            raise InvalidConfiguration("GoCardless needs a return address for the consent page.",
+                                       credentials_rejected=False)
         tokens = tokens or {}
         institution = self._call("GET", f"institutions/{institution_id}/", tokens).payload
         agreement = self._call("POST", "agreements/enduser/", tokens, safe=False, json={
@@ -336,7 +337,9 @@ class GoCardlessProvider(Provider):
                 return self._client().request(method, path, headers=headers, **kwargs)
             except _TokenRejected:
                 if attempt == 2:
-                    raise InvalidConfiguration("GoCardless keeps refusing the access token.") from None
+                    # The secret was accepted to issue the token: no rejected credentials.
+                    raise InvalidConfiguration("GoCardless keeps refusing the access token.",
+                                               credentials_rejected=False) from None
         raise AssertionError("unreachable")
 
     def _error(self, response):
@@ -359,7 +362,7 @@ class GoCardlessProvider(Provider):
         if status == 403:
             raise InvalidConfiguration(
                 "GoCardless refused access: check the allowed IP addresses and the access scope of the account.",
-                request_id=request_id,
+                request_id=request_id, credentials_rejected=False,
             )
         if status == 409:
             raise ReauthRequired("GoCardless suspended access to this account after repeated bank errors. "

@@ -243,7 +243,8 @@ class PlaidProvider(Provider):
         hosted_url = payload.get("hosted_link_url")
         if not hosted_url:
             raise InvalidConfiguration("Plaid did not open a Hosted Link session: this client_id is not enabled for "
-                                       "Hosted Link. Untick Hosted Link in the Plaid settings.", request_id=request_id)
+                                       "Hosted Link. Untick Hosted Link in the Plaid settings.", request_id=request_id,
+                                       credentials_rejected=False)
         return ConnectionStart(redirect_url=hosted_url, pending=pending)
 
     def complete_connection(self, institution_id, params, tokens=None):

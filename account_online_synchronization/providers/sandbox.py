@@ -83,7 +83,7 @@ class SandboxProvider(Provider):
         super().__init__(config)
         self.scenario = self.config.get("scenario") or "normal"
         if self.scenario not in SCENARIOS:
-            raise InvalidConfiguration(f"Unknown sandbox scenario {self.scenario!r}")
+            raise InvalidConfiguration(f"Unknown sandbox scenario {self.scenario!r}", credentials_rejected=False)
         #: ``(account id, day) -> total of the day's posted transactions``, for this instance's answers.
         self._day_totals = {}
 
