@@ -500,3 +500,16 @@ def test_state_travels_in_the_return_address(provider, fake):
     assert parse_qs(urlsplit(sent).query) == {"state": [STATE]}
     # The application secrets never end up in what the connection stores.
     assert fake.SECRET_KEY not in str(start.pending) and fake.SECRET_ID not in str(start.pending)
+
+
+def test_renewed_access_token_is_handed_over_before_the_next_call(provider, fake, tokens):
+    handed = []
+    provider.on_tokens = handed.append
+    fake.expire_access_token()
+    fake.go_down()
+    with pytest.raises(ProviderError):
+        provider.list_accounts(tokens)
+    assert handed, "the token issued after the refusal reaches the caller although the call then failed"
+    assert handed[-1]["access"] != tokens["access"]
+    assert handed[-1]["access"] in fake.access_tokens, "the handed token is the live one"
+    assert handed[-1]["requisition_id"] == tokens["requisition_id"]

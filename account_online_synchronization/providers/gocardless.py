@@ -283,6 +283,8 @@ class GoCardlessProvider(Provider):
         refreshable = auth.get("refresh") and not _expired(auth.get("refresh_expires_at"), now + REFRESH_MARGIN)
         if force or not refreshable or _expired(auth.get("access_expires_at"), now + ACCESS_MARGIN):
             auth = (refreshable and self._refreshed(auth)) or self._signed_in()
+            if tokens:
+                self.tokens_issued(dict(tokens, **auth))
         self._auth = auth
         return {"Authorization": f"Bearer {auth['access']}"}
 
