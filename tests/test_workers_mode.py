@@ -8,10 +8,8 @@ within seconds, and the import must complete in the background, reporting
 its progress, without duplicating a line.
 """
 import json
-import os
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -93,21 +91,14 @@ class Client:
 @pytest.fixture(scope="module")
 def server():
     """Odoo in workers mode with default limits on a copy of the template database; yields (url, database)."""
-    with template_copy("workers") as database, tempfile.TemporaryFile("w+") as log, \
-            tempfile.TemporaryDirectory() as workdir:
+    with template_copy("workers") as database, tempfile.TemporaryFile("w+") as log:
         odoo("-d", database, "-u", "account_online_synchronization", "--stop-after-init")
         odoo_shell(database, SETUP)
         port = free_port()
-        # Odoo in workers mode starts its bus worker again with its own script name: give it one.
-        script = os.path.join(workdir, "odoo")
-        with open(script, "w") as file:
-            file.write("import odoo.cli\nodoo.cli.main()\n")
-        arguments = odoo_command(
+        process = subprocess.Popen(odoo_command(
             "-d", database, f"--db-filter=^{database}$", "--workers=2", "--max-cron-threads=1",
             f"--http-port={port}", f"--gevent-port={free_port()}",
-        )[3:]
-        process = subprocess.Popen([sys.executable, "odoo", *arguments], cwd=workdir, stdout=log,
-                                   stderr=subprocess.STDOUT)
+        ), stdout=log, stderr=subprocess.STDOUT)
         url = f"http://127.0.0.1:{port}"
         try:
             deadline = time.monotonic() + 120
