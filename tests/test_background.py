@@ -6,7 +6,8 @@ from unittest.mock import patch
 from freezegun import freeze_time
 
 from odoo import fields
-from odoo.tests import HttpCase, tagged
+from odoo.exceptions import AccessError
+from odoo.tests import HttpCase, new_test_user, tagged
 from odoo.tools import config
 
 from online_sync_case import TEST_PHONE, OnlineSyncCase, bank_posted_ids, choose_bank
@@ -22,8 +23,9 @@ class TestBackgroundImport(OnlineSyncCase):
         self.cron = self.env.ref(IMPORT_CRON)
         self.last_bus_id = self.env["bus.bus"].search([], order="id desc", limit=1).id
 
-    def accounts_wizard(self, accounts=("Current Account", "Business Account USD"), days=60):
-        wizard = self.env["online.link.connect"].create({"phone": TEST_PHONE})
+    def accounts_wizard(self, accounts=("Current Account", "Business Account USD"), days=60, user=None):
+        connect = self.env["online.link.connect"]
+        wizard = (connect.with_user(user) if user else connect).create({"phone": TEST_PHONE})
         choose_bank(wizard, "sandbox_bank").action_connect()
         for line in wizard.account_line_ids:
             line.action = "new" if line.name in accounts else "skip"
@@ -165,6 +167,20 @@ class TestBackgroundImport(OnlineSyncCase):
             self.assertEqual(budget(), 150, "the limit of cron jobs when set")
         with patch.dict(config.options, {"limit_time_real_cron": 0, "limit_time_real": 0, "limit_time_cpu": 0}):
             self.assertIsNone(budget(), "no limit, no pause")
+
+    def test_only_the_user_who_started_the_import_gets_its_summary(self):
+        manager = new_test_user(self.env, "summary_manager", groups="account.group_account_manager")
+        accountant = new_test_user(self.env, "summary_accountant", groups="account.group_account_user")
+        wizard = self.accounts_wizard(user=manager)
+        wizard.action_confirm()
+        link = wizard.link_id
+        self.run_queued_imports()
+        self.assertFalse(self.env["online.link"].with_user(accountant).take_import_summaries())
+        for field, value in (("import_summary_user_id", accountant.id), ("import_summary", False)):
+            with self.assertRaises(AccessError, msg=field):
+                link.with_user(manager).write({field: value})
+        [summary] = self.env["online.link"].with_user(manager).take_import_summaries()
+        self.assertEqual(summary["title"], "Import from Sandbox Bank done")
 
     def test_synchronize_now_answers_at_once_on_an_up_to_date_account(self):
         link = self.connect(volume=3)

@@ -15,13 +15,21 @@ export const PROGRESS_NOTIFICATION = "account_online_synchronization/import_prog
 export const onlineImportSummaryService = {
     dependencies: ["bus_service", "notification", "orm"],
     start(env, { bus_service, notification, orm }) {
-        async function showSummaries() {
+        let taking = null;
+        async function take() {
             const summaries = await orm.silent.call("online.link", "take_import_summaries", []);
             for (const { title, message, type } of summaries) {
                 // One line per account, then what stopped the import if it failed.
                 const lines = markup(message.split("\n").map(escape).join("<br/>"));
                 notification.add(lines, { title, type, sticky: true });
             }
+        }
+        /** Show the summaries waiting for the user; the fields of a page that see the end at once ask once. */
+        function showSummaries() {
+            taking ||= take().finally(() => {
+                taking = null;
+            });
+            return taking;
         }
         bus_service.subscribe(PROGRESS_NOTIFICATION, ({ status }) => {
             if (!status) {
