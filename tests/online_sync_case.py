@@ -37,6 +37,7 @@ def click(env, button):
     Return the notification the user gets: the click's own, or the import's
     summary when the import went to the background.
     """
+    env["online.link"].take_import_summaries()  # those of earlier imports
     result = button()
     if not env["online.link"].search_count([("import_state", "!=", False)]):
         return result
