@@ -122,6 +122,7 @@ class OnlineAccount(models.Model):
 
         After each committed chunk the synchronized date moves to the last
         booking date it holds; it reaches today only once everything is in.
+        A background import whose run is out of time stops after such a chunk.
         """
         self.ensure_one()
         today = fields.Date.today()
