@@ -10,7 +10,7 @@ from odoo.exceptions import AccessError
 from odoo.tests import HttpCase, new_test_user, tagged
 from odoo.tools import config
 
-from online_sync_case import TEST_PHONE, OnlineSyncCase, bank_posted_ids, choose_bank
+from online_sync_case import TEST_PHONE, OnlineSyncCase, bank_posted_ids, choose_bank, run_queued_imports
 
 IMPORT_CRON = "account_online_synchronization.ir_cron_import_online_transactions"
 
@@ -230,15 +230,13 @@ class TestImportSummaryInBrowser(HttpCase):
         wizard.action_confirm()
         return wizard.link_id
 
-    def watch_the_import(self, link, title, sentences):
-        """Open the connection as the admin and run the import job as the scheduler would.
+    def see_summary(self, url, title, sentences, link=None):
+        """Open ``url`` as the admin; pass when the summary titled ``title`` shows, with ``sentences``, once.
 
-        Pass when the summary titled ``title`` shows, with ``sentences``, once.
+        With ``link``, run the import job as the scheduler would while the page is open, until it ends.
         """
         cron = self.env.ref(IMPORT_CRON)
-        code = f"""
-            const summaries = () => [...document.querySelectorAll(".o_notification")]
-                .filter((notification) => notification.textContent.includes({json.dumps(title)}));
+        job = link and f"""
             const call = async (model, method, args) => (await (await fetch(`/web/dataset/call_kw/${{model}}/${{method}}`, {{
                 method: "POST", headers: {{"Content-Type": "application/json"}},
                 body: JSON.stringify({{jsonrpc: "2.0", method: "call", params: {{model, method, args, kwargs: {{}}}}}}),
@@ -249,6 +247,10 @@ class TestImportSummaryInBrowser(HttpCase):
                     await call("ir.cron", "method_direct_trigger", [[{cron.id}]]);
                 }} while ((await call("online.link", "read", [[{link.id}], ["import_state"]]))[0].import_state);
             }})();
+        """
+        code = (job or "") + f"""
+            const summaries = () => [...document.querySelectorAll(".o_notification")]
+                .filter((notification) => notification.textContent.includes({json.dumps(title)}));
             const deadline = Date.now() + 60000;
             (function wait() {{
                 if (summaries().length && !document.querySelector(".o_online_import_progress")) {{
@@ -263,14 +265,20 @@ class TestImportSummaryInBrowser(HttpCase):
                         }}
                     }}, 7000);
                 }} else if (Date.now() > deadline) {{
-                    console.error("no summary after the import");
+                    console.error("no summary");
                 }} else {{
                     setTimeout(wait, 200);
                 }}
             }})();
         """
-        self.browser_js(f"/odoo/action-account_online_synchronization.action_online_link/{link.id}", code,
-                        ready="!!document.querySelector('.o_online_import_progress')", login="admin", timeout=90)
+        ready = link and "!!document.querySelector('.o_online_import_progress')"
+        self.browser_js(url, code, ready=ready or "", login="admin", timeout=90)
+        self.assertFalse(self.env["online.link"].with_user(self.env.ref("base.user_admin")).take_import_summaries())
+
+    def watch_the_import(self, link, title, sentences):
+        """Open the connection while its import runs."""
+        self.see_summary(f"/odoo/action-account_online_synchronization.action_online_link/{link.id}", title,
+                         sentences, link=link)
         self.assertFalse(link.import_state)
 
     def test_the_summary_reaches_the_user_once(self):
@@ -288,4 +296,11 @@ class TestImportSummaryInBrowser(HttpCase):
         self.watch_the_import(link, "Import from Sandbox Bank failed", [
             "Business Account USD: no new line",
             "The lines imported are kept; the next synchronization resumes where this one stopped.",
+        ])
+
+    def test_a_summary_that_ended_unseen_shows_when_the_web_client_starts(self):
+        link = self.queue_import(self.env.ref("base.user_admin"))
+        run_queued_imports(self.env)
+        self.see_summary("/odoo", "Import from Sandbox Bank done", [
+            f"{account.name}: " for account in link.account_ids.filtered("journal_id")
         ])

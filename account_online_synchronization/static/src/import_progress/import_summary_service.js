@@ -4,11 +4,14 @@
  * progress field, which reads the import again every few seconds: the bus
  * may not be connected (a server in workers mode whose /websocket is not
  * routed to its gevent port). Either way the summaries are taken from the
- * server, which gives each of them once.
+ * server, which gives each of them once. A summary still waiting when the
+ * web client starts (the import ended while none of its pages could see it)
+ * shows then.
  */
 import { markup } from "@odoo/owl";
 import { registry } from "@web/core/registry";
 import { escape } from "@web/core/utils/strings";
+import { session } from "@web/session";
 
 export const PROGRESS_NOTIFICATION = "account_online_synchronization/import_progress";
 
@@ -36,6 +39,9 @@ export const onlineImportSummaryService = {
                 showSummaries();
             }
         });
+        if (session.online_import_summaries) {
+            showSummaries();
+        }
         return { showSummaries };
     },
 };
