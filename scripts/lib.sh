@@ -77,8 +77,7 @@ odoo_run() {
         ""|-*) ;;
         *) cmd=("$1"); shift ;;
     esac
-    python3 -c "import os, sys; os.environ['TZ'] = 'UTC'; import odoo; sys.argv[0] = 'odoo'; odoo.cli.main()" \
-        "${cmd[@]}" "${args[@]}" "$@"
+    python3 "$REPO_ROOT/scripts/odoo" "${cmd[@]}" "${args[@]}" "$@"
 }
 
 db_exists() {

@@ -7,10 +7,13 @@ from contextlib import contextmanager
 import pytest
 
 
+#: The repository's launcher of Odoo's command line (which workers mode needs to start its gevent process).
+LAUNCHER = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "scripts", "odoo")
+
+
 def odoo_command(*args):
     """The command line running `odoo` with ``args`` and this repository's addons."""
-    command = [sys.executable, "-c", "import sys, odoo.cli; sys.argv[0] = 'odoo'; odoo.cli.main()", *args,
-               f"--addons-path={os.environ['AOS_ADDONS_PATH']}", "--log-level=warn"]
+    command = [sys.executable, LAUNCHER, *args, f"--addons-path={os.environ['AOS_ADDONS_PATH']}", "--log-level=warn"]
     if os.environ.get("ODOO_DATA_DIR"):
         command.append(f"--data-dir={os.environ['ODOO_DATA_DIR']}")
     return command

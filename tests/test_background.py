@@ -1,12 +1,16 @@
 """Clicks queue long imports for the background job, once; the user sees progress and a summary."""
 import json
 from datetime import date, timedelta
+from unittest.mock import patch
 
 from freezegun import freeze_time
 
-from odoo.tests import tagged
+from odoo import fields
+from odoo.exceptions import AccessError
+from odoo.tests import HttpCase, new_test_user, tagged
+from odoo.tools import config
 
-from online_sync_case import TEST_PHONE, OnlineSyncCase, bank_posted_ids, choose_bank
+from online_sync_case import TEST_PHONE, OnlineSyncCase, bank_posted_ids, choose_bank, run_queued_imports
 
 IMPORT_CRON = "account_online_synchronization.ir_cron_import_online_transactions"
 
@@ -19,8 +23,9 @@ class TestBackgroundImport(OnlineSyncCase):
         self.cron = self.env.ref(IMPORT_CRON)
         self.last_bus_id = self.env["bus.bus"].search([], order="id desc", limit=1).id
 
-    def accounts_wizard(self, accounts=("Current Account", "Business Account USD"), days=60):
-        wizard = self.env["online.link.connect"].create({"phone": TEST_PHONE})
+    def accounts_wizard(self, accounts=("Current Account", "Business Account USD"), days=60, user=None):
+        connect = self.env["online.link.connect"]
+        wizard = (connect.with_user(user) if user else connect).create({"phone": TEST_PHONE})
         choose_bank(wizard, "sandbox_bank").action_connect()
         for line in wizard.account_line_ids:
             line.action = "new" if line.name in accounts else "skip"
@@ -91,9 +96,9 @@ class TestBackgroundImport(OnlineSyncCase):
         lines_seen = [int(status.split(", ")[1].split()[0].replace(",", "")) for status in statuses[1:-1]]
         self.assertEqual(lines_seen, sorted(lines_seen), "the count only grows")
 
-        [summary] = [payload for payload in self.bus_messages("simple_notification")
-                     if payload["title"] == "Import from Sandbox Bank done"]
-        self.assertEqual(summary["type"], "success")
+        [summary] = self.env["online.link"].take_import_summaries()
+        self.assertEqual((summary["title"], summary["type"]), ("Import from Sandbox Bank done", "success"))
+        self.assertFalse(self.env["online.link"].take_import_summaries(), "the summary is shown once")
         for account in accounts:
             lines = self.lines_of(account)
             self.assertIn(f"{account.name}: {len(lines):,} new lines in {account.journal_id.name}, booked "
@@ -111,14 +116,71 @@ class TestBackgroundImport(OnlineSyncCase):
         current = link.account_ids.filtered(lambda a: a.name == "Current Account")
         self.assertTrue(self.lines_of(current), "the account imported before the failure keeps its lines")
         self.assertEqual(link.state, "error")
-        [summary] = [payload for payload in self.bus_messages("simple_notification")
-                     if payload["title"] == "Import from Sandbox Bank failed"]
-        self.assertEqual(summary["type"], "warning")
+        [summary] = self.env["online.link"].take_import_summaries()
+        self.assertEqual((summary["title"], summary["type"]), ("Import from Sandbox Bank failed", "warning"))
         self.assertIn(f"Current Account: {len(self.lines_of(current)):,} new lines", summary["message"])
         self.assertIn("Business Account USD: no new line", summary["message"])
         self.assertIn(f"reference {link.error_reference}", summary["message"])
         self.assertIn("The lines imported are kept; the next synchronization resumes where this one stopped.",
                       summary["message"])
+
+    def test_a_run_out_of_time_stops_after_a_chunk_and_the_next_run_resumes(self):
+        wizard = self.accounts_wizard()
+        wizard.action_confirm()
+        link = wizard.link_id
+        triggers = self.triggers()
+        _cron, progress = self.cron._add_progress()
+        # Cron jobs limited to 1 s: a run of the import job works a quarter of a second, then stops.
+        with patch.dict(config.options, {"limit_time_real_cron": 1}):
+            self.env["online.link"].with_context(ir_cron_progress_id=progress.id)._cron_import_queued()
+        self.assertEqual(link.import_state, "running", "the import is not over")
+        kept = self.StatementLine.search_count([("online_account_id", "in", link.account_ids.ids)])
+        self.assertTrue(kept, "the lines of the run are kept")
+        self.assertEqual(link.import_status, f"Importing: 0 of 2 accounts, {kept:,} lines so far")
+        self.assertEqual((progress.done, progress.remaining), (1, 0),
+                         "no remaining work reported: Odoo would run the job again within the same limits")
+        [trigger] = self.triggers() - triggers
+        self.assertLessEqual(trigger.call_at, fields.Datetime.now(), "the job triggers itself to resume at once")
+
+        self.run_queued_imports()
+        self.assertFalse(link.import_state)
+        for account in link.account_ids.filtered("journal_id"):
+            self.assertImportedExactly(account, bank_posted_ids(link, account, account.first_sync_date))
+        statuses = [payload["status"] for payload in self.bus_messages(
+            "account_online_synchronization/import_progress") if payload["link_id"] == link.id]
+        self.assertIn(f"Importing: 0 of 2 accounts, {kept:,} lines so far", statuses)
+        lines_seen = [int(status.split(", ")[1].split()[0].replace(",", "")) for status in statuses[1:-1]]
+        self.assertEqual(lines_seen, sorted(lines_seen), "the resumed import counts on from the lines kept")
+        [summary] = self.env["online.link"].take_import_summaries()
+        total = self.StatementLine.search_count([("online_account_id", "in", link.account_ids.ids)])
+        self.assertEqual(sum(int(sentence.split(": ")[1].split()[0].replace(",", ""))
+                             for sentence in summary["message"].splitlines()), total,
+                         "the summary counts the lines of every run of the import")
+        self.assertEqual(self.env["online.sync.event"].search_count([("link_id", "=", link.id), ("kind", "=", "sync")]),
+                         1, "a resumed import is one synchronization for the storm detection")
+
+    def test_a_run_works_well_within_odoo_time_limits(self):
+        budget = self.env["online.link"]._import_time_budget
+        with patch.dict(config.options, {"limit_time_real_cron": -1, "limit_time_real": 120, "limit_time_cpu": 60}):
+            self.assertEqual(budget(), 30, "a quarter of the real time of a cron job, half its CPU time")
+        with patch.dict(config.options, {"limit_time_real_cron": 600, "limit_time_real": 120, "limit_time_cpu": 600}):
+            self.assertEqual(budget(), 150, "the limit of cron jobs when set")
+        with patch.dict(config.options, {"limit_time_real_cron": 0, "limit_time_real": 0, "limit_time_cpu": 0}):
+            self.assertIsNone(budget(), "no limit, no pause")
+
+    def test_only_the_user_who_started_the_import_gets_its_summary(self):
+        manager = new_test_user(self.env, "summary_manager", groups="account.group_account_manager")
+        accountant = new_test_user(self.env, "summary_accountant", groups="account.group_account_user")
+        wizard = self.accounts_wizard(user=manager)
+        wizard.action_confirm()
+        link = wizard.link_id
+        self.run_queued_imports()
+        self.assertFalse(self.env["online.link"].with_user(accountant).take_import_summaries())
+        for field, value in (("import_summary_user_id", accountant.id), ("import_summary", False)):
+            with self.assertRaises(AccessError, msg=field):
+                link.with_user(manager).write({field: value})
+        [summary] = self.env["online.link"].with_user(manager).take_import_summaries()
+        self.assertEqual(summary["title"], "Import from Sandbox Bank done")
 
     def test_synchronize_now_answers_at_once_on_an_up_to_date_account(self):
         link = self.connect(volume=3)
@@ -148,3 +210,97 @@ class TestBackgroundImport(OnlineSyncCase):
         wizard.action_confirm()
         link = wizard.link_id
         self.assertNotIn(link, self.env["online.link"].search(self.env["online.link"]._cron_due_domain()))
+
+
+@tagged("post_install", "-at_install", "online_sync")
+class TestImportSummaryInBrowser(HttpCase):
+    """The user who started an import sees its summary once, though the bus is not connected.
+
+    Odoo serves no websocket in test mode, as a server in workers mode whose
+    /websocket is not routed to its gevent port: the connection's form is what
+    notices the end.
+    """
+
+    def queue_import(self, user):
+        wizard = self.env["online.link.connect"].with_user(user).create({"phone": TEST_PHONE})
+        choose_bank(wizard, "sandbox_bank").action_connect()
+        for line in wizard.account_line_ids:
+            line.action = "new" if line.name in ("Current Account", "Business Account USD") else "skip"
+        wizard.first_sync_date = date.today() - timedelta(days=20)
+        wizard.action_confirm()
+        return wizard.link_id
+
+    def see_summary(self, url, title, sentences, link=None):
+        """Open ``url`` as the admin; pass when the summary titled ``title`` shows, with ``sentences``, once.
+
+        With ``link``, run the import job as the scheduler would while the page is open, until it ends.
+        """
+        cron = self.env.ref(IMPORT_CRON)
+        job = link and f"""
+            const call = async (model, method, args) => (await (await fetch(`/web/dataset/call_kw/${{model}}/${{method}}`, {{
+                method: "POST", headers: {{"Content-Type": "application/json"}},
+                body: JSON.stringify({{jsonrpc: "2.0", method: "call", params: {{model, method, args, kwargs: {{}}}}}}),
+            }})).json()).result;
+            (async () => {{
+                // Run the job again while the import goes on, as the scheduler does when it triggers itself.
+                do {{
+                    await call("ir.cron", "method_direct_trigger", [[{cron.id}]]);
+                }} while ((await call("online.link", "read", [[{link.id}], ["import_state"]]))[0].import_state);
+            }})();
+        """
+        code = (job or "") + f"""
+            const summaries = () => [...document.querySelectorAll(".o_notification")]
+                .filter((notification) => notification.textContent.includes({json.dumps(title)}));
+            const deadline = Date.now() + 60000;
+            (function wait() {{
+                if (summaries().length && !document.querySelector(".o_online_import_progress")) {{
+                    // A few more reads of the form: the summary is not shown again.
+                    setTimeout(() => {{
+                        const shown = summaries().map((summary) => summary.innerText);
+                        const missing = {json.dumps(sentences)}.filter((sentence) => !shown[0].includes(sentence));
+                        if (shown.length !== 1 || missing.length) {{
+                            console.error(`summaries shown: ${{JSON.stringify(shown)}}, missing: ${{missing}}`);
+                        }} else {{
+                            console.log("test successful");
+                        }}
+                    }}, 7000);
+                }} else if (Date.now() > deadline) {{
+                    console.error("no summary");
+                }} else {{
+                    setTimeout(wait, 200);
+                }}
+            }})();
+        """
+        ready = link and "!!document.querySelector('.o_online_import_progress')"
+        self.browser_js(url, code, ready=ready or "", login="admin", timeout=90)
+        self.assertFalse(self.env["online.link"].with_user(self.env.ref("base.user_admin")).take_import_summaries())
+
+    def watch_the_import(self, link, title, sentences):
+        """Open the connection while its import runs."""
+        self.see_summary(f"/odoo/action-account_online_synchronization.action_online_link/{link.id}", title,
+                         sentences, link=link)
+        self.assertFalse(link.import_state)
+
+    def test_the_summary_reaches_the_user_once(self):
+        link = self.queue_import(self.env.ref("base.user_admin"))
+        accounts = link.account_ids.filtered("journal_id")
+        self.watch_the_import(link, "Import from Sandbox Bank done", [
+            f"{account.name}: {len(bank_posted_ids(link, account, account.first_sync_date)):,} new lines in "
+            f"{account.journal_id.name}, booked" for account in accounts
+        ])
+
+    def test_a_failure_says_what_is_kept_and_that_the_next_run_resumes(self):
+        link = self.queue_import(self.env.ref("base.user_admin"))
+        usd = link.account_ids.filtered(lambda a: a.name == "Business Account USD")
+        usd.journal_id.currency_id = self.env.ref("base.EUR").id
+        self.watch_the_import(link, "Import from Sandbox Bank failed", [
+            "Business Account USD: no new line",
+            "The lines imported are kept; the next synchronization resumes where this one stopped.",
+        ])
+
+    def test_a_summary_that_ended_unseen_shows_when_the_web_client_starts(self):
+        link = self.queue_import(self.env.ref("base.user_admin"))
+        run_queued_imports(self.env)
+        self.see_summary("/odoo", "Import from Sandbox Bank done", [
+            f"{account.name}: " for account in link.account_ids.filtered("journal_id")
+        ])

@@ -8,7 +8,6 @@ chatter message with a reference, nothing is half-imported, no transaction is
 imported twice, the synchronized date does not pass what is imported, and the
 next run imports exactly the bank's posted transactions.
 """
-import json
 import time
 import uuid
 from datetime import date, timedelta
@@ -84,14 +83,9 @@ class TestFaults(TransactionCase):
         before = self.link.message_ids
         result = self.link.action_fetch_transactions()
         if self.link.import_state:
-            # Notifications are written when a savepoint flushes, otherwise held for the commit:
-            # the import's summary is the last one sent.
-            sent = self.env["bus.bus"].search([], order="id desc", limit=1).id
             run_queued_imports(self.env)
-            messages = self.env["bus.bus"].search([("id", ">", sent)], order="id").mapped("message") + [
-                values["message"] for values in self.env.cr.precommit.data.get("bus.bus.values", [])]
-            result = {"params": [message["payload"] for message in map(json.loads, messages)
-                                 if message["type"] == "simple_notification"][-1]}
+            [summary] = self.env["online.link"].take_import_summaries()
+            result = {"params": summary}
         return result, self.link.message_ids - before
 
     def lines(self):

@@ -5,13 +5,12 @@ production: two HTTP workers, a cron worker and Odoo's default limits (a
 request is killed after 120 s). The test logs in as an accounting manager and
 clicks through JSON-RPC, as the web client does: every click must answer
 within seconds, and the import must complete in the background, reporting
-its progress, without duplicating a line.
+its progress, without duplicating a line and without a worker killed by the
+limits: each run of the import job stops within them and the next resumes.
 """
 import json
-import os
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -92,22 +91,15 @@ class Client:
 
 @pytest.fixture(scope="module")
 def server():
-    """Odoo in workers mode with default limits on a copy of the template database; yields (url, database)."""
-    with template_copy("workers") as database, tempfile.TemporaryFile("w+") as log, \
-            tempfile.TemporaryDirectory() as workdir:
+    """Odoo in workers mode with default limits on a copy of the template database; yields (url, database, log)."""
+    with template_copy("workers") as database, tempfile.TemporaryFile("w+") as log:
         odoo("-d", database, "-u", "account_online_synchronization", "--stop-after-init")
         odoo_shell(database, SETUP)
         port = free_port()
-        # Odoo in workers mode starts its bus worker again with its own script name: give it one.
-        script = os.path.join(workdir, "odoo")
-        with open(script, "w") as file:
-            file.write("import odoo.cli\nodoo.cli.main()\n")
-        arguments = odoo_command(
+        process = subprocess.Popen(odoo_command(
             "-d", database, f"--db-filter=^{database}$", "--workers=2", "--max-cron-threads=1",
             f"--http-port={port}", f"--gevent-port={free_port()}",
-        )[3:]
-        process = subprocess.Popen([sys.executable, "odoo", *arguments], cwd=workdir, stdout=log,
-                                   stderr=subprocess.STDOUT)
+        ), stdout=log, stderr=subprocess.STDOUT)
         url = f"http://127.0.0.1:{port}"
         try:
             deadline = time.monotonic() + 120
@@ -120,7 +112,7 @@ def server():
                     pass
                 assert time.monotonic() < deadline, "the server did not start"
                 time.sleep(1)
-            yield url, database
+            yield url, database, log
         finally:
             process.terminate()
             try:
@@ -152,6 +144,14 @@ def bus_messages(database, kind):
     return [message["payload"] for message in messages if message["type"] == kind]
 
 
+def import_job_runs(database):
+    """How many times Odoo ran the import job."""
+    with psycopg2.connect(dbname=database, host="127.0.0.1") as connection, connection.cursor() as cr:
+        cr.execute("""SELECT count(*) FROM ir_cron_progress p JOIN ir_model_data d ON d.res_id = p.cron_id
+                       WHERE d.model = 'ir.cron' AND d.name = 'ir_cron_import_online_transactions'""")
+        return cr.fetchone()[0]
+
+
 def wait_for_import(client, link_id):
     """Poll the connection as its form does until its import ends; return the progress texts seen."""
     seen = []
@@ -167,7 +167,7 @@ def wait_for_import(client, link_id):
 
 
 def test_clicks_answer_at_once_and_imports_run_in_the_background(server):
-    url, database = server
+    url, database, log = server
     client = Client(url, database)
 
     # Add a Bank Account: the sandbox bank, every account to a new journal, from the default date.
@@ -203,12 +203,19 @@ def test_clicks_answer_at_once_and_imports_run_in_the_background(server):
         assert len(lines[account_id]) == len(set(lines[account_id])), "no line twice"
         assert set(lines[account_id]) == bank[account_id], "every posted transaction of the bank, once"
 
-    # The manager's web client was told each step, then the summary.
+    # The manager's web client was told each step and the end, and takes the summary once.
     steps = [payload["status"] for payload in bus_messages(database, "account_online_synchronization/import_progress")]
     assert "Importing: 3 of 3 accounts, {:,} lines so far".format(sum(map(len, lines.values()))) in steps
-    [summary] = [payload for payload in bus_messages(database, "simple_notification")
-                 if payload["title"] == "Import from Sandbox Bank done"]
+    assert steps[-1] is False, "the end of the import"
+    [summary] = client.call("online.link", "take_import_summaries")
+    assert summary["title"] == "Import from Sandbox Bank done"
     assert summary["message"].count(" new lines in ") == 3, summary["message"]
+    assert client.call("online.link", "take_import_summaries") == []
+    # Each run of the job stopped within the limits: no worker was killed.
+    log.seek(0)
+    server_log = log.read()
+    assert "timeout after" not in server_log and "Exception occurred, exiting" not in server_log, server_log[-3000:]
+    runs = import_job_runs(database)
 
     # Synchronize Now on each journal and Fetch Transactions: up to date, they answer inline.
     timings = []
@@ -219,9 +226,15 @@ def test_clicks_answer_at_once_and_imports_run_in_the_background(server):
     result, elapsed = client.click("online.link", "action_fetch_transactions", link_id)
     assert result["params"]["message"].startswith("Synchronization done"), result
     timings.append(elapsed)
+    # Fetch Accounts only lists the bank's accounts: every one has its journal already.
+    result, elapsed = client.click("online.link", "action_fetch_accounts", link_id)
+    assert result["params"]["message"] == "Every account of Sandbox Bank is already synchronized.", result
+    assert not client.call("online.link", "read", [link_id], ["import_state"])[0]["import_state"]
+    timings.append(elapsed)
     for account_id, identifiers in committed_lines(database, account_ids).items():
         assert len(identifiers) == len(set(identifiers)), "no line twice"
         assert set(identifiers) >= set(lines[account_id])
     print(f"\nLink and Synchronize answered in {max(e for _a, e in answers):.2f} s (two clicks at once); "
-          f"{sum(map(len, lines.values()))} lines imported in the background, progress seen: {progress}; "
-          f"Synchronize Now / Fetch Transactions answered in {max(timings):.2f} s at most")
+          f"{sum(map(len, lines.values()))} lines imported in the background in {runs} runs of the job, progress "
+          f"seen: {progress}; Synchronize Now / Fetch Transactions / Fetch Accounts answered in "
+          f"{max(timings):.2f} s at most")

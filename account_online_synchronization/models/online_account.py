@@ -13,6 +13,7 @@ from odoo.tools import SQL, split_every
 from ..providers import MalformedResponse, ProviderError
 from ..providers.errors import UnexpectedError
 from .account_move import BATCH_NUMBERING
+from .online_link import ImportPaused
 
 _logger = logging.getLogger(__name__)
 
@@ -121,6 +122,7 @@ class OnlineAccount(models.Model):
 
         After each committed chunk the synchronized date moves to the last
         booking date it holds; it reaches today only once everything is in.
+        A background import whose run is out of time stops after such a chunk.
         """
         self.ensure_one()
         today = fields.Date.today()
@@ -154,6 +156,7 @@ class OnlineAccount(models.Model):
             if imported >= analyze_at:
                 self._refresh_planner_statistics()
                 analyze_at *= 2
+            self.link_id._check_import_time()
         self._apply_bank_changes(changes, posted)
         self.write({
             "last_sync": today,
@@ -177,6 +180,8 @@ class OnlineAccount(models.Model):
                 raise
             error.message = f"{self.name}: {error.message}"
             return error
+        except ImportPaused:
+            raise
         except Exception as error:  # noqa: BLE001 - one account must not lose the others
             self.link_id._log_unexpected_error(error)
             if not isinstance(error, psycopg2.Error):

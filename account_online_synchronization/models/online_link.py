@@ -29,6 +29,10 @@ MIN_REFRESH_INTERVAL = timedelta(hours=1)
 REVOKE_TIMEOUT = 10
 
 
+class ImportPaused(Exception):
+    """A background import stopped right after a committed chunk because its run's time is up; the next run resumes."""
+
+
 class OnlineLink(models.Model):
     """One consent at one institution through one aggregator, for one company."""
 
@@ -498,8 +502,12 @@ class OnlineLink(models.Model):
         return UserError(_("%(bank)s is being synchronized right now. Try again in a few minutes.", bank=self.name))
 
     def _count_synchronization(self, unattended):
-        """Log the synchronization for storm detection; return False when it blocked the company."""
-        self.env["online.sync.event"]._record(self.company_id, "sync", link=self)
+        """Log the synchronization for storm detection; return False when it blocked the company.
+
+        A background import resuming after a pause continues the synchronization already logged.
+        """
+        if not self.env.context.get("online_sync_resumed"):
+            self.env["online.sync.event"]._record(self.company_id, "sync", link=self)
         if not self.company_id.online_sync_blocked:
             return True
         self._commit()  # the block must outlive the refusal below
@@ -535,8 +543,9 @@ class OnlineLink(models.Model):
             self._handle_sync_error(error)
             return False
         except Exception as error:  # noqa: BLE001 - recorded on the link, traceback in the server log
-            if isinstance(error, psycopg2.Error):
-                raise  # the transaction is lost: the scheduler rolls back and retries the link
+            if isinstance(error, (psycopg2.Error, ImportPaused)):
+                # A lost transaction: the scheduler rolls back and retries the link. A pause: the next run resumes.
+                raise
             self._handle_unexpected_error(error)
             return False
         if account_errors:

@@ -1,14 +1,16 @@
 """Imports run in the background: queued by a click, run by a scheduled action, followed by the user."""
 import logging
 import math
+import time
 from datetime import timedelta
 
 from odoo import Command, _, api, fields, models
 from odoo.exceptions import UserError
-from odoo.tools import SQL
+from odoo.tools import SQL, config
 from odoo.tools.misc import format_date, formatLang
 
 from . import online_account
+from .online_link import ImportPaused
 
 _logger = logging.getLogger(__name__)
 
@@ -19,9 +21,13 @@ PROGRESS_NOTIFICATION = "account_online_synchronization/import_progress"
 INLINE_MAX_LINES = 100
 #: Days of history from which the daily number of new lines of an account is estimated.
 RATE_DAYS = 30
-#: Lines committed at a time by a background import: Odoo stops a cron job after 120 s by default,
-#: and the job resumes from what was committed.
+#: Lines committed at a time by a background import: a run that is out of time stops after such a chunk.
 BACKGROUND_CHUNK_SIZE = 50
+#: Share of Odoo's real-time limit of a cron job that one run of the import job uses. A cron worker's limit
+#: also counts its wait before the job, up to about a minute when the clock rather than a trigger wakes it.
+REAL_TIME_SHARE = 0.25
+#: Share of Odoo's CPU time limit (per unit of work of a worker) that one run uses.
+CPU_TIME_SHARE = 0.5
 #: A queued import whose connection is being synchronized by another run is tried again after this delay.
 BUSY_RETRY = timedelta(minutes=1)
 
@@ -46,6 +52,12 @@ class OnlineLink(models.Model):
         help="Lines imported so far and whether done, per account.",
     )
     import_status = fields.Char(compute="_compute_import_status", string="Import Progress")
+    import_summary = fields.Json(
+        string="Summary of the Last Import", readonly=True, copy=False, groups="base.group_system",
+        help="Waiting for the web client of the user who started the import.",
+    )
+    import_summary_user_id = fields.Many2one("res.users", string="Summary For", readonly=True, copy=False,
+                                             index="btree_not_null")
 
     @api.depends("import_state", "import_progress", "import_account_ids")
     def _compute_import_status(self):
@@ -144,28 +156,58 @@ class OnlineLink(models.Model):
 
     @api.model
     def _cron_import_queued(self):
-        """Run one queued import; Odoo calls again at once while others are queued.
+        """Run the queued imports, one after the other, within a time budget well under Odoo's limits.
 
-        A connection synchronized by another run right now is tried again a
-        minute later. An import cut by the time limit is found "running" with
-        its lock free: it resumes from its last committed chunk.
+        An import still running when the time is up stops after its last
+        committed chunk, and the job triggers itself: the next run resumes it
+        under limits counted afresh. (A job that reports remaining work is run
+        again by the same worker within the same limits, so the job reports
+        none.) A connection synchronized by another run right now is tried
+        again a minute later. An import cut anyway (a worker killed) is found
+        "running" with its lock free: it resumes the same way.
         """
+        budget = self._import_time_budget()
+        deadline = budget and time.monotonic() + budget
         # Importing creates journal entries, which the user who asked may not create himself.
         links = self.sudo().search([("import_state", "!=", False)], order="import_started nulls last, id")
+        ran = busy = self.browse()
         for link in links:
+            if deadline and time.monotonic() >= deadline:
+                break
             with link._sync_lock() as locked:
-                if locked:
-                    link._run_import()
-                    remaining = self.search_count([("import_state", "!=", False)])
-                    self.env["ir.cron"]._notify_progress(done=1, remaining=remaining)
-                    return
-        if links:
+                if not locked:
+                    busy |= link
+                    continue
+                link.with_context(online_sync_deadline=deadline)._run_import()
+                ran |= link
+        left = self.sudo().search([("import_state", "!=", False)])
+        if left - busy:
+            self.env.ref(IMPORT_CRON)._trigger()
+        elif left:
             self.env.ref(IMPORT_CRON)._trigger(fields.Datetime.now() + BUSY_RETRY)
+        self.env["ir.cron"]._notify_progress(done=len(ran), remaining=0)
+
+    @api.model
+    def _import_time_budget(self):
+        """Seconds one run of the import job may work, from Odoo's time limits; None without limits."""
+        real = config["limit_time_real_cron"]
+        if not real or real < 0:
+            real = config["limit_time_real"]
+        limits = ((real, REAL_TIME_SHARE), (config["limit_time_cpu"], CPU_TIME_SHARE))
+        budgets = [limit * share for limit, share in limits if limit and limit > 0]
+        return min(budgets, default=None)
+
+    def _check_import_time(self):
+        """Raise ImportPaused when the run of the import job is out of time (called after a committed chunk)."""
+        deadline = self.env.context.get("online_sync_deadline")
+        if deadline and time.monotonic() >= deadline:
+            raise ImportPaused()
 
     def _run_import(self):
         """Import the queued accounts of the link, then tell the user who asked how it went."""
         self.ensure_one()
-        if self.import_state == "queued":
+        resumed = self.import_state == "running"
+        if not resumed:
             # The transaction's time, which the lines it creates carry as their creation date.
             self.sudo().write({"import_state": "running", "import_started": self.env.cr.now(), "import_progress": {}})
             self._commit()
@@ -176,14 +218,17 @@ class OnlineLink(models.Model):
                 self.company_id._online_sync_check_not_blocked()
             link = self.with_context(
                 online_sync_chunk_size=min(BACKGROUND_CHUNK_SIZE, online_account.CHUNK_SIZE),
+                online_sync_resumed=resumed,
                 # The user who clicked is present for this import: the bank need not count it as unattended.
                 online_sync_present_user=self._decrypt(self.sudo().import_psu_encrypted),
             )
-            # Resuming an import cut by the time limit: the accounts it finished are done.
+            # Resuming an import paused (or cut) by the time limit: the accounts it finished are done.
             progress = self.import_progress or {}
             accounts = link.import_account_ids.filtered(lambda account: not progress.get(str(account.id), [0, False])[1])
             if link._fetch_transactions(unattended=False, accounts=accounts or link.import_account_ids):
                 error = _("%(error)s (reference %(reference)s)", error=self.error_message, reference=self.error_reference)
+        except ImportPaused:
+            return  # what is imported is committed; the next run resumes
         except UserError as refusal:
             error = str(refusal)
         except Exception:
@@ -195,23 +240,33 @@ class OnlineLink(models.Model):
         self._finish_import(error)
 
     def _finish_import(self, error):
-        """Close the import and send its summary to the user who asked."""
+        """Close the import and leave its summary for the user who asked; tell his web client it ended."""
         accounts = self.import_account_ids
         user = self.import_user_id
         summary = self._import_summary(accounts, error)
+        # Not in the chatter: a failure is already there, once, with its reference.
+        title = _("Import from %(bank)s failed", bank=self.name) if error else _("Import from %(bank)s done", bank=self.name)
         self.sudo().write({
             "import_state": False, "import_account_ids": [Command.clear()], "import_user_id": False,
             "import_progress": {}, "import_psu_encrypted": False,
+            "import_summary": user.id and {
+                "title": title, "message": "\n".join(summary), "type": "warning" if error else "success",
+            },
+            "import_summary_user_id": user.id,
         })
-        # Not in the chatter: a failure is already there, once, with its reference.
-        title = _("Import from %(bank)s failed", bank=self.name) if error else _("Import from %(bank)s done", bank=self.name)
-        if user:
-            user._bus_send("simple_notification", {
-                "title": title, "message": "\n".join(summary), "sticky": True,
-                "type": "warning" if error else "success",
-            })
         self._send_import_progress(user)
         self._commit()
+
+    @api.model
+    def take_import_summaries(self):
+        """The summaries of the imports the current user started that ended since his web client last asked.
+
+        Each summary is given once, whichever of his tabs or views asks first.
+        """
+        links = self.sudo().search([("import_summary_user_id", "=", self.env.uid)], order="id")
+        summaries = links.mapped("import_summary")
+        links.write({"import_summary": False, "import_summary_user_id": False})
+        return summaries
 
     def _import_summary(self, accounts, error):
         """One sentence per account (lines imported by this import, journal, period, pending), then the error."""
