@@ -21,6 +21,7 @@
         "wizard/online_sync_reactivate_views.xml",
         "views/online_sync_event_views.xml",
         "views/online_sync_menus.xml",
+        "views/account_bank_statement_line_views.xml",
     ],
     "assets": {
         "web.assets_backend": ["account_online_synchronization/static/src/**/*"],
