@@ -24,6 +24,8 @@ class AccountBankStatementLine(models.Model):
         ondelete="set null",
     )
 
+    # Foreign amounts are in each line's own currency: their sum means nothing.
+    amount_currency = fields.Monetary(aggregator=None)
     transaction_details_html = fields.Html(
         string="Bank Data", compute="_compute_transaction_details_html",
         help="The transaction exactly as the bank sent it.",
