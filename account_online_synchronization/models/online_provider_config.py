@@ -163,8 +163,7 @@ class OnlineProviderConfig(models.Model):
             environment=dict(self._fields["environment"]._description_selection(self.env))[self.environment],
             count=len(institutions)), "success")
 
-    @staticmethod
-    def _error_text(error):
+    def _error_text(self, error):
         if error.request_id:
             return _("%(error)s (request %(request)s)", error=error.message, request=error.request_id)
         return error.message
