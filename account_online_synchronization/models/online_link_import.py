@@ -194,7 +194,8 @@ class OnlineLink(models.Model):
         counts = self._imported_counts(accounts, [("create_date", ">=", self.import_started)]) \
             if self.import_started else {}
         summary = self._import_summary(accounts, counts, error)
-        self._post_import_summary(accounts, counts, author=user)
+        if not error:  # a failure is in the chatter already, once
+            self._post_import_summary(accounts, counts, author=user)
         self.sudo().write({
             "import_state": False, "import_account_ids": [Command.clear()], "import_user_id": False,
             "import_progress": {},
@@ -220,10 +221,11 @@ class OnlineLink(models.Model):
         }
 
     def _post_import_summary(self, accounts, counts, author=None):
-        """Leave in the chatter what a synchronization imported, one sentence per account.
+        """Leave in the chatter what a successful synchronization imported, one sentence per account.
 
         Nothing when it imported nothing: the scheduler runs every few hours, and the
-        user who clicked is told by the notification.
+        user who clicked is told by the notification. A failed run posts its one error
+        message only (a background import's notification says what it kept).
         """
         if not any(count for count, _first, _last in counts.values()):
             return
