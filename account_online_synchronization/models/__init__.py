@@ -18,3 +18,4 @@ from . import account_journal_balance
 from . import account_bank_statement_line
 from . import account_move
 from . import ir_http
+from . import online_link_transactions

@@ -1,3 +1,7 @@
+import json
+
+from markupsafe import Markup
+
 from odoo import Command, api, fields, models
 
 from .online_sync_protected import check_writable
@@ -20,10 +24,34 @@ class AccountBankStatementLine(models.Model):
         ondelete="set null",
     )
 
+    # Foreign amounts are in each line's own currency: their sum means nothing.
+    amount_currency = fields.Monetary(aggregator=None)
+    transaction_details_html = fields.Html(
+        string="Bank Data", compute="_compute_transaction_details_html",
+        help="The transaction exactly as the bank sent it.",
+    )
+
     _sql_constraints = [
         ("online_transaction_unique", "unique(online_account_id, online_transaction_identifier)",
          "This bank transaction has already been imported."),
     ]
+
+    @api.depends("transaction_details")
+    def _compute_transaction_details_html(self):
+        for line in self:
+            rows = _flatten(line.transaction_details) if line.transaction_details else []
+            line.transaction_details_html = rows and Markup(
+                '<table class="table table-sm o_online_transaction_details"><tbody>%s</tbody></table>'
+            ) % Markup().join(Markup("<tr><th>%s</th><td>%s</td></tr>") % row for row in rows)
+
+    @api.model
+    def _action_bank_transactions(self, domain, context=None):
+        """The Bank Transactions list, on the synchronized lines matching ``domain``."""
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "account_online_synchronization.action_online_bank_transactions")
+        action["domain"] = [("online_account_id", "!=", False), *domain]
+        action["context"] = context or {}
+        return action
 
     @api.model_create_multi
     def create(self, vals_list):
@@ -55,3 +83,15 @@ class AccountBankStatementLine(models.Model):
             vals["line_ids"] = [Command.create(item) for item in items]
             vals["checked"] = autocheck[vals["journal_id"]]
         return vals_list
+
+
+def _flatten(value, path=""):
+    """The (path, text) rows of a JSON value: nested keys joined by dots, list items numbered from 1."""
+    if isinstance(value, dict):
+        items = value.items()
+    elif isinstance(value, list):
+        items = ((str(index), item) for index, item in enumerate(value, 1))
+    else:
+        return [(path, value if isinstance(value, str) else json.dumps(value))]
+    rows = [row for key, item in items for row in _flatten(item, f"{path}.{key}" if path else str(key))]
+    return rows or [(path, json.dumps(value))]

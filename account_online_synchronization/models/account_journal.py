@@ -72,6 +72,13 @@ class AccountJournal(models.Model):
             "view_mode": "form",
         }
 
+    def action_open_bank_transactions(self):
+        """The journal's synchronized lines ("Bank Transactions" on the dashboard card)."""
+        self.ensure_one()
+        return self.env["account.bank.statement.line"]._action_bank_transactions(
+            [("journal_id", "=", self.id)], {"search_default_group_statement": 1},
+        )
+
     # statements ------------------------------------------------------------
 
     def _online_sync_period(self, day, sync_time):

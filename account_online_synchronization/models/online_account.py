@@ -75,6 +75,7 @@ class OnlineAccount(models.Model):
         help="Every transaction booked up to this date has been imported.",
     )
     last_sync_imported = fields.Integer(string="Imported by Last Synchronization", readonly=True)
+    transaction_count = fields.Integer(compute="_compute_transaction_count", string="Bank Transactions")
     pending_count = fields.Integer(
         string="Pending Transactions", readonly=True,
         help="Transactions the bank has not posted yet, or booked on a later date; they are imported then.",
@@ -114,6 +115,19 @@ class OnlineAccount(models.Model):
             opening = account._journal_opening(account.journal_id) if account.journal_id else 0.0
             account.journal_balance = opening + totals.get(account.journal_id, 0.0)
             account.balance_difference = account.balance - account.journal_balance
+
+    def _compute_transaction_count(self):
+        counts = dict(self.env["account.bank.statement.line"]._read_group(
+            [("online_account_id", "in", self.ids)], ["online_account_id"], ["__count"],
+        ))
+        for account in self:
+            account.transaction_count = counts.get(account, 0)
+
+    def action_open_transactions(self):
+        self.ensure_one()
+        return self.env["account.bank.statement.line"]._action_bank_transactions(
+            [("online_account_id", "=", self.id)], {"search_default_group_statement": 1},
+        )
 
     # synchronization ---------------------------------------------------------
 

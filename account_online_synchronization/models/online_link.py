@@ -492,8 +492,12 @@ class OnlineLink(models.Model):
                 link._commit()
                 if not link._count_synchronization(unattended):
                     continue
+                last_line = self.env["account.bank.statement.line"].sudo().search([], order="id desc", limit=1)
                 if not link._synchronize(unattended, accounts):
-                    failures |= link
+                    failures |= link  # told by its one error message
+                elif link.import_state != "running":  # a background import tells its whole run when it ends
+                    synced = (accounts or link.account_ids) & link.account_ids.filtered("journal_ids")
+                    link._post_import_summary(synced, link._imported_counts(synced, [("id", ">", last_line.id)]))
                 # Commit before releasing the lock: the next holder must see every line.
                 link._commit()
         return failures

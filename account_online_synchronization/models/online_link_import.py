@@ -4,6 +4,8 @@ import math
 import time
 from datetime import timedelta
 
+from markupsafe import Markup
+
 from odoo import Command, _, api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL, config
@@ -243,8 +245,11 @@ class OnlineLink(models.Model):
         """Close the import and leave its summary for the user who asked; tell his web client it ended."""
         accounts = self.import_account_ids
         user = self.import_user_id
-        summary = self._import_summary(accounts, error)
-        # Not in the chatter: a failure is already there, once, with its reference.
+        counts = self._imported_counts(accounts, [("create_date", ">=", self.import_started)]) \
+            if self.import_started else {}
+        summary = self._import_summary(accounts, counts, error)
+        if not error:  # a failure is in the chatter already, once
+            self._post_import_summary(accounts, counts, author=user)
         title = _("Import from %(bank)s failed", bank=self.name) if error else _("Import from %(bank)s done", bank=self.name)
         self.sudo().write({
             "import_state": False, "import_account_ids": [Command.clear()], "import_user_id": False,
@@ -268,15 +273,33 @@ class OnlineLink(models.Model):
         links.write({"import_summary": False, "import_summary_user_id": False})
         return summaries
 
-    def _import_summary(self, accounts, error):
-        """One sentence per account (lines imported by this import, journal, period, pending), then the error."""
-        counts = {
+    def _imported_counts(self, accounts, domain):
+        """Map each of ``accounts`` to (lines, first date, last date) of its lines matching ``domain``."""
+        return {
             account: (count, first, last)
             for account, count, first, last in self.env["account.bank.statement.line"].sudo()._read_group(
-                [("online_account_id", "in", accounts.ids), ("create_date", ">=", self.import_started)],
+                [("online_account_id", "in", accounts.ids), *domain],
                 ["online_account_id"], ["__count", "date:min", "date:max"],
             )
-        } if self.import_started else {}
+        }
+
+    def _post_import_summary(self, accounts, counts, author=None):
+        """Leave in the chatter what a successful synchronization imported, one sentence per account.
+
+        Nothing when it imported nothing: the scheduler runs every few hours, and the
+        user who clicked is told by the notification. A failed run posts its one error
+        message only (a background import's notification says what it kept).
+        """
+        if not any(count for count, _first, _last in counts.values()):
+            return
+        self.message_post(
+            body=Markup("<br/>").join(self._import_summary(accounts, counts)),
+            author_id=author.partner_id.id if author else None,
+            subtype_xmlid="mail.mt_note",
+        )
+
+    def _import_summary(self, accounts, counts, error=False):
+        """One sentence per account (lines of ``counts``, journal, period, pending at the bank), then the error."""
         summary = []
         for account in accounts:
             count, first, last = counts.get(account, (0, None, None))
@@ -286,11 +309,12 @@ class OnlineLink(models.Model):
             }
             if count:
                 summary.append(_(
-                    "%(account)s: %(count)s new lines in %(journal)s, booked %(first)s to %(last)s; %(pending)s pending.",
+                    "%(account)s: %(count)s new lines in %(journal)s, booked %(first)s to %(last)s; "
+                    "%(pending)s pending at the bank.",
                     first=format_date(self.env, first), last=format_date(self.env, last), **values,
                 ))
             else:
-                summary.append(_("%(account)s: no new line in %(journal)s; %(pending)s pending.", **values))
+                summary.append(_("%(account)s: no new line in %(journal)s; %(pending)s pending at the bank.", **values))
         if error:
             summary.append(_(
                 "Stopped: %(error)s. The lines imported are kept; the next synchronization resumes where this one "
