@@ -1,4 +1,6 @@
 """The interface every aggregator connector implements."""
+from datetime import datetime, timedelta, timezone
+
 from .errors import InvalidConfiguration, ReauthRequired
 from .http import HttpClient
 
@@ -27,6 +29,10 @@ class Provider:
         #: The HTTP details of the user present (``ip_address``, ``user_agent``, ``accept``...), set by
         #: the caller for a synchronization a user started; None for an unattended one.
         self.psu = None
+        #: What the aggregator told of its quota in its last answers: the calls left (None: not told)
+        #: and when the quota resets or the next refresh is possible (naive UTC, None: not told).
+        self.quota_remaining = None
+        self.quota_reset_at = None
 
     @property
     def base_url(self):
@@ -68,6 +74,15 @@ class Provider:
         """
         if self.on_tokens:
             self.on_tokens(dict(tokens))
+
+    def note_quota(self, remaining=None, reset_in=None, reset_at=None):
+        """Keep what an answer told of the quota: calls left, and its reset in seconds or at a UTC time."""
+        if remaining is not None:
+            self.quota_remaining = max(0, int(remaining))
+        if reset_in is not None:
+            reset_at = datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0) + timedelta(seconds=int(reset_in))
+        if reset_at is not None:
+            self.quota_reset_at = reset_at
 
     def renewals_remaining(self, tokens):
         """How many more consents of the connection must be renewed, one at a time, after this one."""
