@@ -105,7 +105,3 @@ class OnlineLink(models.Model):
                 lambda activity: activity.activity_type_id == self.env.ref(ACTIVITY_TYPE))
             reminders.action_feedback(feedback=_("Consent renewed."))
             self.sudo().write({"consent_reminder": False, "consent_reminder_expiry": False})
-
-    def _guarded_fields(self):
-        """Activities are managed by their own model's access rules."""
-        return super()._guarded_fields() - set(self.env["mail.activity.mixin"]._fields)
