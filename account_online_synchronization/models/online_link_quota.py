@@ -62,7 +62,24 @@ class OnlineLink(models.Model):
         """
         super()._runs_logged(runs, ok, unattended)
         told = [when for when in runs.mapped("next_allowed_refresh") if when]
+        limit = unattended and self._get_provider().UNATTENDED_REFRESHES_PER_DAY
+        if limit:
+            told += self._unattended_quota_ends(runs.account_id, limit)
         if not ok and self.next_allowed_refresh:
             told.append(self.next_allowed_refresh)
         until = max(told, default=False)
         self.sudo().next_allowed_refresh = until if until and until > fields.Datetime.now() else False
+
+    def _unattended_quota_ends(self, accounts, limit):
+        """For each account whose last ``limit`` scheduled runs reached the bank within 24 hours: when the
+        oldest of them leaves that window (banks limit unattended refreshes per 24 hours)."""
+        since = fields.Datetime.now() - timedelta(days=1)
+        ends = []
+        for account in accounts:
+            runs = self.env["online.sync.run"].sudo().search([
+                ("account_id", "=", account.id), ("trigger", "=", "scheduler"), ("started", ">", since),
+                ("date_from", "!=", False),
+            ], order="started desc", limit=limit)
+            if len(runs) == limit:
+                ends.append(runs[-1].started + timedelta(days=1))
+        return ends

@@ -21,6 +21,9 @@ class Provider:
     #: Configuration keys the connector needs, with their labels, among
     #: ``client_id``, ``client_secret``, ``admin_login``, ``certificate``, ``private_key``.
     CONFIG_FIELDS = {}
+    #: Refreshes without the user that the banks allow per account and 24 hours when the aggregator
+    #: does not tell the quota left (PSD2: 4); None: no fixed limit.
+    UNATTENDED_REFRESHES_PER_DAY = None
     #: Set by the caller: ``on_tokens(tokens)`` stores a connection's whole new tokens at once.
     on_tokens = None
 
