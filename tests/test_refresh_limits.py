@@ -6,6 +6,8 @@ from freezegun import freeze_time
 
 from odoo.tests import TransactionCase, tagged
 
+from odoo.addons.account_online_synchronization.providers.errors import RateLimited
+
 from online_sync_case import OnlineSyncCase, click, run_queued_imports
 
 TODAY = date(2026, 3, 18)
@@ -129,3 +131,13 @@ class TestGoCardlessQuota(TransactionCase):
         self.env["online.link"]._cron_fetch_online_transactions()
         self.assertEqual(self.transaction_calls(), calls, "no call the bank would refuse")
         self.assertEqual(self.link.state, "connected")
+
+
+@tagged("post_install", "-at_install", "online_sync")
+class TestHostileQuota(OnlineSyncCase):
+
+    def test_an_absurd_retry_time_waits_a_week_at_most(self):
+        with freeze_time(TODAY):
+            link = self.connect(first_sync_date=TODAY)
+            link._handle_sync_error(RateLimited("Try again in a million years.", retry_after=10 ** 18))
+        self.assertEqual(link.next_allowed_refresh, datetime.combine(TODAY, datetime.min.time()) + timedelta(days=7))

@@ -7,7 +7,7 @@ class AccountJournal(models.Model):
     _inherit = "account.journal"
 
     online_consent_ending_soon = fields.Boolean(related="online_link_id.consent_ending_soon")
-    online_consent_expiry = fields.Datetime(related="online_link_id.consent_expiry", string="Bank Consent Ends")
+    online_consent_ending_message = fields.Char(related="online_link_id.consent_ending_message")
     online_next_allowed_refresh_text = fields.Char(related="online_link_id.next_allowed_refresh_text")
 
     def action_reconnect_online_link(self):

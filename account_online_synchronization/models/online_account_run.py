@@ -1,10 +1,10 @@
 """Each synchronization of an account leaves a run in the log."""
 import time
-from datetime import timedelta
 
 from odoo import fields, models
 
 from ..providers import ProviderError, RateLimited
+from ..providers.base import quota_end
 
 
 class OnlineAccount(models.Model):
@@ -49,7 +49,7 @@ class OnlineAccount(models.Model):
         retry = isinstance(error, RateLimited) and error.retry_after
         next_allowed = provider.quota_reset_at if provider.quota_remaining == 0 else False
         if retry:
-            next_allowed = fields.Datetime.now() + timedelta(seconds=error.retry_after)
+            next_allowed = quota_end(error.retry_after)
         trigger, user = link._run_origin(unattended)
         self.env["online.sync.run"].sudo().create({
             "link_id": link.id,

@@ -27,12 +27,16 @@ class OnlineLink(models.Model):
         compute="_compute_consent_ending_soon",
         help="The consent ends within the company's reminder delay: click Reconnect to renew it.",
     )
+    consent_ending_message = fields.Char(compute="_compute_consent_ending_soon")
 
     @api.depends("consent_expiry", "state", "company_id.online_sync_consent_reminder_days")
     def _compute_consent_ending_soon(self):
         now = fields.Datetime.now()
         for link in self:
             link.consent_ending_soon = link._consent_reminder_due(now) is not None
+            link.consent_ending_message = link.consent_ending_soon and _(
+                "Bank consent ends on %(date)s", date=format_date(self.env, link.consent_expiry.date()),
+            )
 
     def _consent_reminder_due(self, now):
         """The reminder due now for the consent (``first`` or ``last``), or None."""

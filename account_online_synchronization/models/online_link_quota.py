@@ -5,6 +5,7 @@ from odoo import _, api, fields, models
 from odoo.tools.misc import format_date
 
 from ..providers import RateLimited
+from ..providers.base import quota_end
 
 
 class OnlineLink(models.Model):
@@ -52,7 +53,7 @@ class OnlineLink(models.Model):
         """A refusal that says when to try again sets when the next refresh is allowed."""
         super()._handle_sync_error(error)
         if isinstance(error, RateLimited) and error.retry_after:
-            until = fields.Datetime.now() + timedelta(seconds=error.retry_after)
+            until = quota_end(error.retry_after)
             self.sudo().next_allowed_refresh = max(until, self.next_allowed_refresh or until)
 
     def _runs_logged(self, runs, ok, unattended):

@@ -4,6 +4,9 @@ from datetime import datetime, timedelta, timezone
 from .errors import InvalidConfiguration, ReauthRequired
 from .http import HttpClient
 
+#: Longest wait for a quota an aggregator may impose: a larger reset time is taken as this.
+MAX_QUOTA_WAIT = timedelta(days=7)
+
 
 class Provider:
     """Maps one aggregator's API onto the normalized interface.
@@ -83,7 +86,7 @@ class Provider:
         if remaining is not None:
             self.quota_remaining = max(0, int(remaining))
         if reset_in is not None:
-            reset_at = datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0) + timedelta(seconds=int(reset_in))
+            reset_at = quota_end(reset_in)
         if reset_at is not None:
             self.quota_reset_at = reset_at
 
@@ -132,3 +135,9 @@ class Provider:
 
     def revoke(self, tokens):
         """Withdraw the consent at the aggregator."""
+
+
+def quota_end(seconds):
+    """The naive UTC time ``seconds`` from now, waiting at most ``MAX_QUOTA_WAIT``."""
+    wait = timedelta(seconds=max(0.0, min(float(seconds), MAX_QUOTA_WAIT.total_seconds())))
+    return datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0) + wait
