@@ -57,13 +57,14 @@ class OnlineLink(models.Model):
             self.sudo().next_allowed_refresh = max(until, self.next_allowed_refresh or until)
 
     def _runs_logged(self, runs, ok, unattended):
-        """The scheduler waits for the quota an account used up or the time a refusal gave.
+        """The scheduler waits for the quota an account used up, its unattended refreshes of the day, or the
+        time a refusal gave.
 
         A user may still click: the bank decides, and a refusal is told with its reset time.
         """
         super()._runs_logged(runs, ok, unattended)
         told = [when for when in runs.mapped("next_allowed_refresh") if when]
-        limit = unattended and self._get_provider().UNATTENDED_REFRESHES_PER_DAY
+        limit = self._get_provider().UNATTENDED_REFRESHES_PER_DAY
         if limit:
             told += self._unattended_quota_ends(runs.account_id, limit)
         if not ok and self.next_allowed_refresh:
