@@ -4,9 +4,9 @@ from datetime import date, timedelta
 from freezegun import freeze_time
 from lxml import etree
 
-from odoo.tests import new_test_user, tagged
+from odoo.tests import HttpCase, new_test_user, tagged
 
-from online_sync_case import OnlineSyncCase
+from online_sync_case import TEST_PHONE, OnlineSyncCase, choose_bank, run_queued_imports
 
 TODAY = date(2026, 3, 18)
 ENDS = TODAY + timedelta(days=10)
@@ -122,3 +122,54 @@ class TestConsentReminders(OnlineSyncCase):
         for user in (self.manager, self.accountant):
             with self.assertRaises(Exception):
                 link.with_user(user).write({"consent_reminder": "last"})
+
+
+@tagged("post_install", "-at_install", "online_sync")
+class TestReconnectFromTheDashboard(HttpCase):
+    """An accounting manager renews an ending consent from the journal's dashboard card, in the browser."""
+
+    def test_reconnect_link_on_the_card_renews_the_consent(self):
+        env = self.env(user=self.env.ref("base.user_admin"))
+        wizard = env["online.link.connect"].create({"phone": TEST_PHONE})
+        choose_bank(wizard, "sandbox_bank").action_connect()
+        link = wizard.link_id
+        for line in wizard.account_line_ids:
+            line.action = "new" if line.name == "Current Account" else "skip"
+        wizard.first_sync_date = date.today() - timedelta(days=3)
+        wizard.action_confirm()
+        run_queued_imports(env)
+        link.sandbox_scenario = "consent_ending"
+        link.sudo()._fetch_transactions(unattended=False)
+        self.assertEqual(link.consent_expiry.date(), date.today() + timedelta(days=10))
+        lines = env["account.bank.statement.line"].search([("online_account_id", "in", link.account_ids.ids)])
+        code = """
+            const until = (test) => new Promise((resolve, reject) => {
+                const started = Date.now();
+                const poll = () => {
+                    const found = test();
+                    if (found) { resolve(found); }
+                    else if (Date.now() - started > 20000) { reject(new Error("not found: " + test)); }
+                    else { setTimeout(poll, 100); }
+                };
+                poll();
+            });
+            (async () => {
+                const card = await until(() => document.querySelector(".o_online_consent_ending"));
+                const ends = card.textContent.replace(/\\s+/g, " ");
+                if (!ends.includes("Bank consent ends on") || !ends.includes("Reconnect")) {
+                    throw new Error("card says: " + ends);
+                }
+                card.querySelector("a[name='action_reconnect_online_link']").click();
+                await until(() => [...document.querySelectorAll(".o_notification")].find(
+                    (notification) => notification.textContent.includes("Consent renewed at Sandbox Bank.")));
+                console.log("test successful");
+            })().catch((error) => console.error(error.message));
+        """
+        self.browser_js("/odoo/action-account.open_account_journal_dashboard_kanban", code, login="admin",
+                        timeout=60)
+        self.assertEqual(link.consent_expiry.date(), date.today() + timedelta(days=180))
+        self.assertEqual(link.state, "connected")
+        self.assertEqual(
+            env["account.bank.statement.line"].search([("online_account_id", "in", link.account_ids.ids)]), lines,
+            "the lines stay",
+        )
