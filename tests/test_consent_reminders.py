@@ -95,6 +95,11 @@ class TestConsentReminders(OnlineSyncCase):
         self.assertEqual(len(self.mails(link)), 1)
 
     def test_the_delay_is_a_company_setting(self):
+        admin = new_test_user(self.env, "consent_admin", groups="base.group_system,account.group_account_manager")
+        self.assertFalse(admin.has_group("account.group_account_user"))
+        arch = self.env["res.config.settings"].with_user(admin).get_views([(False, "form")])["views"]["form"]
+        self.assertIn('name="online_sync_consent_reminder_days"', arch["arch"],
+                      "administrators without full accounting features see it")
         settings = self.env["res.config.settings"].create({"online_sync_consent_reminder_days": 5})
         settings.execute()
         self.assertEqual(self.company.online_sync_consent_reminder_days, 5)
