@@ -22,6 +22,10 @@
         "views/online_sync_event_views.xml",
         "views/online_sync_menus.xml",
         "views/account_bank_statement_line_views.xml",
+        "data/online_sync_alert_data.xml",
+        "views/online_sync_run_views.xml",
+        "views/online_link_alert_views.xml",
+        "views/res_config_settings_views.xml",
     ],
     "assets": {
         "web.assets_backend": ["account_online_synchronization/static/src/**/*"],

@@ -86,6 +86,11 @@ class ResilienceFlow(BankContentCheck, LateBookingFlow, CancelledConsentFlow):
         link.sudo().last_attempt = fields.Datetime.now() - timedelta(hours=2)
         self.env["online.link"]._cron_fetch_online_transactions()
 
+    def run_cron_as_odoo(self, link):
+        """Run the scheduled action as Odoo runs it: as the superuser."""
+        link.sudo().last_attempt = fields.Datetime.now() - timedelta(hours=2)
+        self.env["online.link"].sudo()._cron_fetch_online_transactions()
+
     def new_messages(self, link, before):
         return link.message_ids.filtered(lambda message: message.id not in before.ids)
 
@@ -315,6 +320,18 @@ class EnableBankingResilience(ResilienceFlow):
         self.assertUserDetailsSent()
         self.assertFalse(link.sudo().import_psu_encrypted, "forgotten once the import has used them")
         self.assertSchedulerSendsNone(link)
+    def test_scheduler_keeps_to_four_unattended_refreshes_a_day(self):
+        link = self.connect()
+        self.fake.unattended_limit = 4
+        for _run in range(4):
+            self.run_cron_as_odoo(link)
+        self.assertEqual(link.state, "connected", link.error_message)
+        self.assertGreater(link.next_allowed_refresh, fields.Datetime.now() + timedelta(hours=23))
+        self.assertTrue(link.next_allowed_refresh_text.startswith("Next allowed refresh"))
+        calls = dict(self.fake.unattended_calls)
+        self.run_cron_as_odoo(link)
+        self.assertEqual(self.fake.unattended_calls, calls, "no fifth call the bank would refuse")
+        self.assertEqual(link.state, "connected")
 
     def test_unattended_quota_spent_does_not_refuse_a_click(self):
         link = self.connect()

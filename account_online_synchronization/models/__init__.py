@@ -19,3 +19,12 @@ from . import account_bank_statement_line
 from . import account_move
 from . import ir_http
 from . import online_link_transactions
+from . import online_sync_run
+from . import online_account_run
+from . import online_link_managers
+from . import online_link_run
+from . import online_link_quota
+from . import online_link_consent_reminder
+from . import res_company_feed_alerts
+from . import res_config_settings
+from . import account_journal_feed_alerts

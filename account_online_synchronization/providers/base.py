@@ -1,6 +1,11 @@
 """The interface every aggregator connector implements."""
+from datetime import datetime, timedelta, timezone
+
 from .errors import InvalidConfiguration, ReauthRequired
 from .http import HttpClient
+
+#: Longest wait for a quota an aggregator may impose: a larger reset time is taken as this.
+MAX_QUOTA_WAIT = timedelta(days=7)
 
 
 class Provider:
@@ -19,6 +24,9 @@ class Provider:
     #: Configuration keys the connector needs, with their labels, among
     #: ``client_id``, ``client_secret``, ``admin_login``, ``certificate``, ``private_key``.
     CONFIG_FIELDS = {}
+    #: Refreshes without the user that the banks allow per account and 24 hours when the aggregator
+    #: does not tell the quota left (PSD2: 4); None: no fixed limit.
+    UNATTENDED_REFRESHES_PER_DAY = None
     #: Set by the caller: ``on_tokens(tokens)`` stores a connection's whole new tokens at once.
     on_tokens = None
 
@@ -27,6 +35,10 @@ class Provider:
         #: The HTTP details of the user present (``ip_address``, ``user_agent``, ``accept``...), set by
         #: the caller for a synchronization a user started; None for an unattended one.
         self.psu = None
+        #: What the aggregator told of its quota in its last answers: the calls left (None: not told)
+        #: and when the quota resets or the next refresh is possible (naive UTC, None: not told).
+        self.quota_remaining = None
+        self.quota_reset_at = None
 
     @property
     def base_url(self):
@@ -68,6 +80,15 @@ class Provider:
         """
         if self.on_tokens:
             self.on_tokens(dict(tokens))
+
+    def note_quota(self, remaining=None, reset_in=None, reset_at=None):
+        """Keep what an answer told of the quota: calls left, and its reset in seconds or at a UTC time."""
+        if remaining is not None:
+            self.quota_remaining = max(0, int(remaining))
+        if reset_in is not None:
+            reset_at = quota_end(reset_in)
+        if reset_at is not None:
+            self.quota_reset_at = reset_at
 
     def renewals_remaining(self, tokens):
         """How many more consents of the connection must be renewed, one at a time, after this one."""
@@ -114,3 +135,9 @@ class Provider:
 
     def revoke(self, tokens):
         """Withdraw the consent at the aggregator."""
+
+
+def quota_end(seconds):
+    """The naive UTC time ``seconds`` from now, waiting at most ``MAX_QUOTA_WAIT``."""
+    wait = timedelta(seconds=max(0.0, min(float(seconds), MAX_QUOTA_WAIT.total_seconds())))
+    return datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0) + wait

@@ -112,6 +112,8 @@ class EnableBankingProvider(Provider):
     # The application (sandbox or production, chosen in the Control Panel) decides the environment.
     ENVIRONMENTS = {"sandbox": API_URL, "production": API_URL}
     CONFIG_FIELDS = {"client_id": "Application ID", "private_key": "Private key"}
+    # Banks answer ASPSP_RATE_LIMIT_EXCEEDED beyond about four calls a day without the user.
+    UNATTENDED_REFRESHES_PER_DAY = 4
 
     def __init__(self, config=None):
         super().__init__(config)

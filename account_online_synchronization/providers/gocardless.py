@@ -336,13 +336,24 @@ class GoCardlessProvider(Provider):
         for attempt in (1, 2):
             headers = dict(self._authorization(tokens, force=attempt == 2), Accept="application/json")
             try:
-                return self._client().request(method, path, headers=headers, **kwargs)
+                response = self._client().request(method, path, headers=headers, **kwargs)
             except _TokenRejected:
                 if attempt == 2:
                     # The secret was accepted to issue the token: no rejected credentials.
                     raise InvalidConfiguration("GoCardless keeps refusing the access token.",
                                                credentials_rejected=False) from None
+                continue
+            self._note_bank_quota(response)
+            return response
         raise AssertionError("unreachable")
+
+    def _note_bank_quota(self, response):
+        """Keep the bank's quota of the account that the answer's rate-limit headers tell (since August 2024)."""
+        headers = _headers(response)
+        remaining = headers.get("x-ratelimit-account-success-remaining", "").strip()
+        reset = headers.get("x-ratelimit-account-success-reset", "").strip()
+        if remaining.isdigit():
+            self.note_quota(remaining=int(remaining), reset_in=int(reset) if reset.isdigit() else None)
 
     def _error(self, response):
         """Raise the typed error of a GoCardless error answer."""
@@ -396,8 +407,7 @@ class GoCardlessProvider(Provider):
     @staticmethod
     def _retry_after(response, text, institution):
         """Seconds until the quota resets: ``Retry-After``, the rate-limit headers, or the message."""
-        headers = {name.lower().replace("_", "-").removeprefix("http-"): value
-                   for name, value in response.headers.items()}
+        headers = _headers(response)
         resets = RESET_HEADERS if institution else RESET_HEADERS[::-1]
         for name in ("Retry-After",) + resets:
             value = headers.get(name.lower())
@@ -579,6 +589,11 @@ def _after(now, seconds):
         return (now + timedelta(seconds=int(seconds))).isoformat()
     except (TypeError, ValueError):
         raise MalformedResponse("GoCardless sent an invalid token lifetime.") from None
+
+
+def _headers(response):
+    """The answer's headers by lower-case name, ``HTTP_`` prefix and underscores as GoCardless may send them."""
+    return {name.lower().replace("_", "-").removeprefix("http-"): value for name, value in response.headers.items()}
 
 
 def _now():

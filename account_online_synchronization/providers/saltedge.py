@@ -141,9 +141,14 @@ class SaltEdgeProvider(Provider):
             raise ProviderError("Salt Edge needs the address to send the user back to.")
         tokens = tokens or {}
         return_to = self._add_query(redirect_url, state=state) if state else redirect_url
-        from_date = (date.today() - timedelta(days=self._history_days(institution_id))).isoformat()
+        history_days, consent_days = self._provider_days(institution_id)
+        from_date = (date.today() - timedelta(days=history_days)).isoformat()
+        consent = {"scopes": CONSENT_SCOPES, "from_date": from_date}
+        if consent_days:
+            # The longest consent the bank allows, rather than Salt Edge's default.
+            consent["period_days"] = consent_days
         data = {
-            "consent": {"scopes": CONSENT_SCOPES, "from_date": from_date},
+            "consent": consent,
             "attempt": {"return_to": return_to, "fetch_scopes": FETCH_SCOPES, "from_date": from_date},
             "daily_refresh": True,
             "return_connection_id": True,
@@ -411,13 +416,15 @@ class SaltEdgeProvider(Provider):
             raise MalformedResponse("Salt Edge did not return the new customer's id.", request_id=response.request_id)
         return str(customer_id)
 
-    def _history_days(self, institution_id):
-        """How many days back the bank gives transactions."""
+    def _provider_days(self, institution_id):
+        """How many days back the bank gives transactions, and its longest consent in days (None: not told)."""
         if not institution_id:
-            return DEFAULT_HISTORY_DAYS
+            return DEFAULT_HISTORY_DAYS, None
         response = self._call("GET", f"providers/{institution_id}")
-        data = response.payload.get("data") if isinstance(response.payload, dict) else None
-        return self._int((data or {}).get("max_fetch_interval")) or DEFAULT_HISTORY_DAYS
+        data = (response.payload.get("data") if isinstance(response.payload, dict) else None) or {}
+        consent_days = self._int(data.get("max_consent_days"))
+        return (self._int(data.get("max_fetch_interval")) or DEFAULT_HISTORY_DAYS,
+                consent_days if consent_days and consent_days > 0 else None)
 
     @staticmethod
     def _connection_id(tokens):

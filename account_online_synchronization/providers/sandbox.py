@@ -10,13 +10,17 @@ The bank keeps its books: an account opens with ``OPENING_BALANCE`` when its
 history starts, its booked balance is that plus every posted transaction, and
 each posted transaction carries the balance right after it. In the ``gap``
 scenario the bank books its first pending transaction but forgets to send it,
-though its balances count it, as a real bank sometimes does.
+though its balances count it, as a real bank sometimes does. In the
+``consent_ending`` scenario the consent ends in ten days; in the ``quota``
+scenario each account allows four unattended refreshes a day (UTC) and every
+answer tells how many are left and when they reset, as PSD2 banks and their
+aggregators' rate-limit headers do.
 """
 import dataclasses
 import hashlib
 import random
 import secrets
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
 
 from .base import Provider
@@ -31,7 +35,12 @@ OPENING_BALANCE = Decimal("2500.00")
 #: Days a consent lasts, as under PSD2.
 CONSENT_DAYS = 180
 
-SCENARIOS = ("normal", "mfa", "consent_expired", "rate_limited", "down", "gap")
+#: Days left on the consent in the ``consent_ending`` scenario.
+CONSENT_ENDING_DAYS = 10
+#: Unattended refreshes an account allows a day in the ``quota`` scenario, as PSD2 banks do.
+UNATTENDED_PER_DAY = 4
+
+SCENARIOS = ("normal", "mfa", "consent_expired", "rate_limited", "down", "gap", "consent_ending", "quota")
 
 INSTITUTIONS = (
     Institution("sandbox_bank", "Sandbox Bank", "BE"),
@@ -78,6 +87,9 @@ class SandboxProvider(Provider):
 
     code = "sandbox"
     name = "Sandbox"
+
+    #: Unattended refreshes served per ``(account id, UTC day)`` in the ``quota`` scenario: the bank's own count.
+    _unattended_refreshes = {}
 
     def __init__(self, config=None):
         super().__init__(config)
@@ -127,6 +139,15 @@ class SandboxProvider(Provider):
             return None
         return datetime.combine(date.fromisoformat(granted) + timedelta(days=CONSENT_DAYS), time.min)
 
+    def refresh_tokens(self, tokens):
+        """In the ``consent_ending`` scenario, the consent was given long ago: it ends in ten days."""
+        if self.scenario != "consent_ending" or not tokens:
+            return tokens
+        granted = date.today() - timedelta(days=CONSENT_DAYS - CONSENT_ENDING_DAYS)
+        if date.fromisoformat(tokens.get("consent_granted_on") or date.today().isoformat()) <= granted:
+            return tokens
+        return dict(tokens, consent_granted_on=granted.isoformat())
+
     # data -----------------------------------------------------------------
 
     def list_accounts(self, tokens, balances=True):
@@ -157,6 +178,8 @@ class SandboxProvider(Provider):
     def list_transactions(self, tokens, account_id, date_from, cursor=None, unattended=False):
         self._check_scenario(tokens, unattended=unattended)
         connection_id = self._connection_id(tokens)
+        if self.scenario == "quota" and not cursor:
+            self._count_refresh(account_id, unattended)
         if not account_id.startswith(connection_id + "-"):
             raise InvalidConfiguration(f"Account {account_id!r} is not part of this connection")
         currency = next(c for s, _n, c, _o in ACCOUNTS if account_id.endswith("-" + s))
@@ -193,6 +216,29 @@ class SandboxProvider(Provider):
             raise ReauthRequired("Your consent at Sandbox Bank has expired.", request_id=request_id)
         if self.scenario == "mfa" and unattended:
             raise MFARequired("Sandbox Bank asks for a one-time security code.", request_id=request_id)
+
+    def _count_refresh(self, account_id, unattended):
+        """Count an unattended refresh against the account's daily quota, refused once it is used up.
+
+        Refreshes with the user present are not counted. Either way the
+        answer tells the refreshes left and when the quota resets.
+        """
+        now = datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
+        reset_at = datetime.combine(now.date() + timedelta(days=1), time.min)
+        key = (account_id, now.date())
+        for past in [past for past in self._unattended_refreshes if past[1] < now.date()]:
+            del self._unattended_refreshes[past]
+        used = self._unattended_refreshes.get(key, 0)
+        if unattended:
+            if used >= UNATTENDED_PER_DAY:
+                raise RateLimited(
+                    f"Sandbox Bank allows {UNATTENDED_PER_DAY} automatic refreshes a day; the next one is possible "
+                    f"at {reset_at:%Y-%m-%d %H:%M} UTC.",
+                    retry_after=int((reset_at - now).total_seconds()), request_id=f"sbx-{secrets.token_hex(6)}",
+                )
+            used += 1
+            self._unattended_refreshes[key] = used
+        self.note_quota(remaining=UNATTENDED_PER_DAY - used, reset_at=reset_at)
 
     @staticmethod
     def _connection_id(tokens):

@@ -108,6 +108,10 @@ class FakeGoCardless(FakeAggregator, FakeBankControls):
         self._quota = None
         #: Successful calls per (bank account, scope): the bank counts only those.
         self.successful_calls = {}
+        #: The bank's daily quota of successful calls per account and scope, told in the
+        #: ``HTTP_X_RATELIMIT_ACCOUNT_SUCCESS_*`` headers of each account data answer; None: not set.
+        self.account_success_limit = None
+        self._quota_headers = {}
         self._break_next = False
         self._sequence = 0
         #: The only id booked rows carry (see ``use_id_style``); None: the seeded mix.
@@ -208,7 +212,9 @@ class FakeGoCardless(FakeAggregator, FakeBankControls):
 
     def _reply(self, status, body, headers=None):
         self.last_request_id = uuid.uuid4().hex
-        return status, body, dict(headers or {}, **{self.REQUEST_ID_HEADER: self.last_request_id})
+        headers = dict(headers or {}, **self._quota_headers)
+        self._quota_headers = {}
+        return status, body, dict(headers, **{self.REQUEST_ID_HEADER: self.last_request_id})
 
     def _unauthorized(self, request):
         """The error answer when the Bearer token is missing or not valid, else None."""
@@ -500,13 +506,30 @@ class FakeGoCardless(FakeAggregator, FakeBankControls):
             reset = max(0, int((self._quota["until"] - _now()).total_seconds()))
             if self._quota["count"] <= 0 and reset <= 0:
                 self._quota = None
-            return None, self._reply(429, {
-                "summary": summary, "detail": "Daily request limit set by the Institution has been exceeded.",
-                "type": "RateLimitError", "status_code": 429,
-            }, {"HTTP_X_RATELIMIT_ACCOUNT_SUCCESS_LIMIT": "4", "HTTP_X_RATELIMIT_ACCOUNT_SUCCESS_REMAINING": "0",
-                "HTTP_X_RATELIMIT_ACCOUNT_SUCCESS_RESET": str(reset)})
-        self.successful_calls[key, scope] = self.successful_calls.get((key, scope), 0) + 1
+            return None, self._quota_used_up(summary, 4, reset)
+        used = self.successful_calls.get((key, scope), 0)
+        if self.account_success_limit is not None:
+            tomorrow = datetime.combine(_now().date() + timedelta(days=1), datetime.min.time())
+            reset = int((tomorrow - _now()).total_seconds())
+            if used >= self.account_success_limit:
+                return None, self._quota_used_up(summary, self.account_success_limit, reset)
+            self._quota_headers = self._quota_header_values(self.account_success_limit,
+                                                            self.account_success_limit - used - 1, reset)
+        self.successful_calls[key, scope] = used + 1
         return self.banks[key], None
+
+    @staticmethod
+    def _quota_header_values(limit, remaining, reset):
+        return {"HTTP_X_RATELIMIT_ACCOUNT_SUCCESS_LIMIT": str(limit),
+                "HTTP_X_RATELIMIT_ACCOUNT_SUCCESS_REMAINING": str(remaining),
+                "HTTP_X_RATELIMIT_ACCOUNT_SUCCESS_RESET": str(reset)}
+
+    def _quota_used_up(self, summary, limit, reset):
+        """The bank's answer once its daily quota of the account is used up."""
+        return self._reply(429, {
+            "summary": summary, "detail": "Daily request limit set by the Institution has been exceeded.",
+            "type": "RateLimitError", "status_code": 429,
+        }, self._quota_header_values(limit, 0, reset))
 
     @route("GET", P + r"/accounts/(?P<uid>[^/]+)/details/?")
     def details(self, request, uid):

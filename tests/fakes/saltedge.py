@@ -473,6 +473,8 @@ class FakeSaltEdge(FakeAggregator, FakeBankControls):
         data = self._data(request)
         if not data or not isinstance(data.get("consent"), dict) or not data["consent"].get("scopes"):
             return self._error("WrongRequestFormat", "Consent scopes are missing.")
+        if int(data["consent"].get("period_days") or 0) > CONSENT_DAYS:
+            return self._error("WrongRequestFormat", "Consent period_days exceeds the provider's max_consent_days.")
         if data.get("customer_id") not in self.customers:
             return self._not_found("Customer", data.get("customer_id"))
         provider = next((p for p in PROVIDERS if p[0] == data.get("provider_code")), None)
@@ -529,11 +531,13 @@ class FakeSaltEdge(FakeAggregator, FakeBankControls):
         from_date = session["data"]["consent"].get("from_date")
         if self._history_days and from_date:
             from_date = max(from_date, (date.today() - timedelta(days=self._history_days)).isoformat())
+        # Without ``period_days`` the consent lasts the provider's ``max_consent_days``.
+        period = session["data"]["consent"].get("period_days") or CONSENT_DAYS
         consent = {
             "id": self._new_id(), "connection_id": connection["id"], "customer_id": connection["customer_id"],
-            "scopes": session["data"]["consent"]["scopes"], "period_days": CONSENT_DAYS,
+            "scopes": session["data"]["consent"]["scopes"], "period_days": period,
             "from_date": from_date, "to_date": None,
-            "expires_at": _stamp(_now() + timedelta(days=CONSENT_DAYS)), "collected_by": "client",
+            "expires_at": _stamp(_now() + timedelta(days=period)), "collected_by": "client",
             "revoked_at": None, "revoke_reason": None, "created_at": _stamp(_now()), "updated_at": _stamp(_now()),
         }
         self.consents[consent["id"]] = consent
