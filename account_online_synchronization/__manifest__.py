@@ -21,9 +21,11 @@
         "wizard/online_sync_reactivate_views.xml",
         "views/online_sync_event_views.xml",
         "views/online_sync_menus.xml",
+        "data/mail_activity_type_data.xml",
     ],
     "assets": {
         "web.assets_backend": ["account_online_synchronization/static/src/**/*"],
+        "web.assets_tests": ["account_online_synchronization/static/tests/tours/**/*"],
     },
     "post_init_hook": "post_init_hook",
     "installable": True,

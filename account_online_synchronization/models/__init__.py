@@ -17,3 +17,4 @@ from . import account_journal
 from . import account_journal_balance
 from . import account_bank_statement_line
 from . import account_move
+from . import online_link_status
