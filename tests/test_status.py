@@ -40,9 +40,6 @@ class TestStatus(OnlineSyncCase):
         journal = self.journal.with_user(self.accountant)
         return click(journal.env, journal.manual_sync)["params"]["message"]
 
-    def told(self, since, reference):
-        return (self.link.message_ids - since).filtered(lambda message: reference in (message.body or ""))
-
     def admin_activities(self):
         return self.link.activity_ids.filtered(lambda activity: activity.activity_type_id == self.env.ref(ACTIVITY_TYPE))
 
@@ -52,7 +49,9 @@ class TestStatus(OnlineSyncCase):
         toasts = [self.synchronize_as_accountant(), self.synchronize_as_accountant()]
         reference = self.link.error_reference
         self.assertEqual(self.link.state, "action_required")
-        self.assertEqual(len(self.told(before, reference)), 1, "a second click while it fails posts nothing more")
+        told = (self.link.message_ids - before).filtered(lambda message: "consent" in (message.body or ""))
+        self.assertEqual(len(told), 1, "a second click while it fails posts nothing more")
+        self.assertIn(reference, told.body, "the chatter gives the reference shown on the form")
         for toast in toasts:
             self.assertIn(reference, toast, "the toast gives the chatter's reference")
         self.assertEqual(self.journal.online_status_message, self.link.status_message)
@@ -62,7 +61,7 @@ class TestStatus(OnlineSyncCase):
         self.assertNotIn(self.other_manager, managers, "only the administrators of the connection's company")
         self.assertNotIn(self.accountant, managers)
         asked = f"sk an accounting administrator ({', '.join(managers.mapped('name'))})"
-        for text in (self.told(before, reference).body, self.as_accountant.status_message, toasts[0]):
+        for text in (told.body, self.as_accountant.status_message, toasts[0]):
             self.assertIn(asked, text)
         self.assertNotIn("Reconnect", self.as_accountant.status_message, "the accountant has no Reconnect button")
         self.assertIn("click Reconnect", self.link.with_user(self.manager).status_message)

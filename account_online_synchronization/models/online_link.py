@@ -100,7 +100,9 @@ class OnlineLink(models.Model):
             ("gap", "Books a transaction but forgets to send it (balance difference)"),
         ],
         default="normal",
-        help="Sandbox only: makes the demo bank answer as a real one does when something goes wrong.",
+        help="Sandbox only: makes the demo bank answer as a real one does when something goes wrong. Setting it "
+             "makes the scheduled synchronization try the connection at once. Security code required: the "
+             "scheduled synchronization stops and asks for the code; Synchronize Now, with you present, answers it.",
     )
 
     @api.depends("auto_sync")

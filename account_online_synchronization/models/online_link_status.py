@@ -78,9 +78,9 @@ class OnlineLink(models.Model):
             return False
         if self.error_needs_manager:
             action = {
-                "reauth_required": (_("Consent ended: open the connection and click Reconnect"),
+                "reauth_required": (_("Consent ended: click Reconnect on the connection"),
                                     _("Consent ended: ask %(who)s to reconnect the bank")),
-                "mfa_required": (_("Security code needed: open the connection and click Update Credentials"),
+                "mfa_required": (_("Security code needed: click Update Credentials on the connection"),
                                  _("Security code needed: ask %(who)s to update the credentials")),
             }.get(self.error_code, (_("Connector settings refused: check the Aggregator Settings"),
                                     _("Connector settings refused: ask %(who)s to check them")))

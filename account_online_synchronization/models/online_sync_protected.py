@@ -61,9 +61,9 @@ class OnlineSyncProtected(models.AbstractModel):
     _user_creatable = {}
 
     def _guarded_fields(self):
-        """The fields under protection: all but the chatter's and the activities'."""
-        mixins = [self.env[name]._fields for name in ("mail.thread", "mail.activity.mixin") if name in self.env]
-        return set(self._fields).difference(*mixins)
+        """The fields under protection: all but the chatter's."""
+        thread_fields = self.env["mail.thread"]._fields if "mail.thread" in self.env else {}
+        return set(self._fields) - set(thread_fields)
 
     @api.model_create_multi
     def create(self, vals_list):
