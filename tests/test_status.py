@@ -10,6 +10,8 @@ from odoo.tests import new_test_user, tagged
 
 from online_sync_case import OnlineSyncCase, click
 
+from odoo.addons.account_online_synchronization.providers import ReauthRequired
+
 ACTIVITY_TYPE = "account_online_synchronization.mail_activity_type_online_link_admin"
 
 
@@ -137,6 +139,14 @@ class TestStatus(OnlineSyncCase):
         self.assertLess(self.link.consent_expiry, fields.Datetime.now())
         self.assertTrue(self.link.consent_expired)
         self.assertTrue(self.link.consent_status.startswith("Expired on"))
+
+    def test_hostile_texts_stay_text_in_the_activity(self):
+        self.manager.name = "<b>Boss</b>"
+        self.link._handle_sync_error(ReauthRequired('<img src="x" onerror="alert(1)"> consent ended.'))
+        activity = self.admin_activities().filtered(lambda activity: activity.user_id == self.manager)
+        self.assertIn('<img src="x"', activity.summary, "plain text, shown escaped")
+        self.assertIn("&lt;b&gt;Boss&lt;/b&gt;", str(activity.note))
+        self.assertNotIn("<b>Boss", str(activity.note))
 
     def test_users_cannot_set_the_status_fields(self):
         for user in (self.accountant, self.manager):

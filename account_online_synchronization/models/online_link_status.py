@@ -1,4 +1,6 @@
 """What a connection's state means for the user looking at it, and who is asked to act on it."""
+from markupsafe import Markup
+
 from odoo import _, api, fields, models
 from odoo.addons.base.models.ir_cron import _intervalTypes
 from odoo.tools.misc import format_date, format_datetime
@@ -58,7 +60,7 @@ class OnlineLink(models.Model):
             else:
                 link.consent_status = link.consent_expired and _("Expired: the bank asks to reconnect")
 
-    @api.depends("state", "error_code", "error_needs_manager", "retry_time", "error_reference")
+    @api.depends("state", "error_code", "error_needs_manager", "retry_time")
     @api.depends_context("uid")
     def _compute_status_message(self):
         is_manager = self.env.user.has_group(MANAGER_GROUP)
@@ -87,7 +89,7 @@ class OnlineLink(models.Model):
             return action[0] if is_manager else action[1] % {"who": self._administrators_text()}
         if self.error_code == "mfa_required":
             return _("The bank asks for a security code: click Synchronize Now")
-        return _("Synchronization error (reference %(reference)s)", reference=self.error_reference)
+        return _("Synchronization error")
 
     @api.model
     def _needs_manager(self, error):
@@ -102,7 +104,7 @@ class OnlineLink(models.Model):
             ("groups_id", "in", self.env.ref(MANAGER_GROUP).id),
             ("company_ids", "in", self.company_id.id),
             ("share", "=", False),
-        ], order="name")
+        ], order="name").with_env(self.env)
 
     def _administrators_text(self):
         """"an accounting administrator (names)": whom to ask for what only they can do."""
@@ -119,7 +121,8 @@ class OnlineLink(models.Model):
         if not self.error_needs_manager:
             return
         summary = _("%(bank)s: %(problem)s", bank=self.name, problem=message)[:200]
-        note = _("%(advice)s Reference: %(reference)s", advice=advice, reference=reference)
+        # Escaped: names and texts are shown as written, never as markup.
+        note = Markup("<p>%s</p>") % _("%(advice)s Reference: %(reference)s", advice=advice, reference=reference)
         for user in self._company_managers():
             link.activity_schedule(ACTIVITY_TYPE, summary=summary, note=note, user_id=user.id)
 
@@ -129,11 +132,13 @@ class OnlineLink(models.Model):
 
     def write(self, vals):
         result = super().write(vals)
-        if "sandbox_scenario" in vals and self.filtered(lambda link: link.provider == "sandbox"):
+        if "sandbox_scenario" in vals:
             self._sandbox_scenario_set()
         return result
 
     def _sandbox_scenario_set(self):
         """Let the scheduled synchronization meet the scenario just set, at once, as the user who set it expects."""
-        self.filtered(lambda link: link.provider == "sandbox").sudo().write({"last_attempt": False, "retry_after": False})
-        self.env.ref(FETCH_CRON).sudo()._trigger()
+        sandbox = self.filtered(lambda link: link.provider == "sandbox")
+        if sandbox:
+            sandbox.sudo().write({"last_attempt": False, "retry_after": False})
+            self.env.ref(FETCH_CRON).sudo()._trigger()
