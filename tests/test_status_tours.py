@@ -75,3 +75,14 @@ class TestStatusTours(OnlineSyncCase, HttpCase):
     def test_bank_down_will_retry(self):
         self.fail_unattended("down")
         self.start_tour(DASHBOARD, "online_sync_bank_down_will_retry", login="tour_accountant")
+
+    def test_security_code_scenario_as_set_by_the_administrator(self):
+        self.link.with_user(self.accountant).action_fetch_transactions()
+        self.start_tour(f"/odoo/action-account_online_synchronization.action_online_link/{self.link.id}",
+                        "online_sync_administrator_sets_security_code_scenario", login="tour_admin")
+        self.assertEqual(self.link.sandbox_scenario, "mfa")
+        self.assertFalse(self.link.last_attempt, "the scheduled run tries it at once, despite the recent click")
+        self.env["online.link"]._cron_fetch_online_transactions()  # the run the change triggered
+        self.assertEqual(self.link.state, "action_required")
+        self.start_tour(DASHBOARD, "online_sync_accountant_answers_security_code", login="tour_accountant")
+        self.assertEqual(self.link.state, "connected")

@@ -1,6 +1,7 @@
 /** @odoo-module */
 /* A failing bank as the accountant and the administrator see it, from the Accounting dashboard. */
 import { registry } from "@web/core/registry";
+import { stepUtils } from "@web_tour/tour_service/tour_utils";
 
 const tours = registry.category("web_tour.tours");
 const CARD = ".o_kanban_record:has(.o_online_sync_status)";
@@ -139,5 +140,40 @@ tours.add("online_sync_bank_down_will_retry", {
             trigger: '.o_online_link_problem:contains("will retry at"):contains("Last successful synchronization")',
         },
         screenshot("accountant_connection_bank_down"),
+    ],
+});
+
+tours.add("online_sync_administrator_sets_security_code_scenario", {
+    steps: () => [
+        {
+            content: "Make the sandbox bank ask for a security code",
+            trigger: '.o_field_widget[name="sandbox_scenario"] select',
+            run: "selectByLabel Security code required",
+        },
+        ...stepUtils.saveForm(),
+        screenshot("administrator_security_code_scenario_set"),
+    ],
+});
+
+tours.add("online_sync_accountant_answers_security_code", {
+    steps: () => [
+        {
+            content: "The scheduled run met the security code: the accountant can answer it himself",
+            trigger: `${CARD} .o_online_sync_warning:contains("security code: click Synchronize Now")`,
+        },
+        screenshot("accountant_dashboard_security_code"),
+        {
+            content: "Synchronize Now, present to answer the bank",
+            trigger: `${CARD} button[name="manual_sync"]`,
+            run: "click",
+        },
+        {
+            trigger: '.o_notification:contains("Synchronization done")',
+        },
+        {
+            content: "Works again",
+            trigger: `${CARD}:not(:has(.o_online_sync_warning)) .o_online_sync_last`,
+        },
+        screenshot("accountant_dashboard_security_code_answered"),
     ],
 });
