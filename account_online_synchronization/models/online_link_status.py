@@ -73,8 +73,13 @@ class OnlineLink(models.Model):
             problem = (_("The bank limits its refreshes") if self.error_code == "rate_limited"
                        else _("The bank is temporarily unavailable"))
             if self.retry_time:
-                return _("%(problem)s: will retry at %(time)s", problem=problem, time=format_datetime(
-                    self.env, self.retry_time, dt_format="HH:mm"))
+                time = format_datetime(self.env, self.retry_time, dt_format="HH:mm")
+                in_user_tz = self.with_context(tz=self.env.user.tz)
+                retry_day = fields.Datetime.context_timestamp(in_user_tz, self.retry_time).date()
+                if retry_day == fields.Date.context_today(in_user_tz):
+                    return _("%(problem)s: will retry at %(time)s", problem=problem, time=time)
+                return _("%(problem)s: will retry on %(day)s at %(time)s", problem=problem, time=time,
+                         day=format_date(self.env, retry_day))
             return _("%(problem)s: click Synchronize Now later", problem=problem)
         if self.state not in ("action_required", "error"):
             return False

@@ -118,7 +118,7 @@ tours.add("online_sync_bank_down_will_retry", {
     steps: () => [
         {
             content: "A bank outage is a warning with the time of the next try, not a red error",
-            trigger: `${CARD} .o_online_sync_warning.text-warning:contains("will retry at")`,
+            trigger: `${CARD} .o_online_sync_warning.text-warning:contains("will retry")`,
         },
         {
             trigger: `${CARD} .o_online_sync_last:contains("Last synchronization")`,
@@ -137,7 +137,7 @@ tours.add("online_sync_bank_down_will_retry", {
             trigger: '.o_statusbar_status button.o_arrow_button_current:contains("Will Retry")',
         },
         {
-            trigger: '.o_online_link_problem:contains("will retry at"):contains("Last successful synchronization")',
+            trigger: '.o_online_link_problem:contains("will retry"):contains("Last successful synchronization")',
         },
         screenshot("accountant_connection_bank_down"),
     ],
