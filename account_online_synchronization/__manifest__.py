@@ -26,6 +26,7 @@
         "views/online_sync_run_views.xml",
         "views/online_link_alert_views.xml",
         "views/res_config_settings_views.xml",
+        "data/mail_activity_type_data.xml",
     ],
     "assets": {
         "web.assets_backend": ["account_online_synchronization/static/src/**/*"],

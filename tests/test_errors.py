@@ -75,16 +75,16 @@ class TestErrorScenarios(OnlineSyncCase):
         self.recover(link, account, lambda: None)  # a manual sync answers the bank's code
 
     def test_rate_limited_is_transient_and_not_repeated(self):
-        link, account = self.run_scenario("rate_limited", "error", "limits how often")
+        link, account = self.run_scenario("rate_limited", "retrying", "limits how often")
         count = len(link.message_ids)
         with freeze_time(TODAY + timedelta(days=4, hours=13)):
             self.env["online.link"]._cron_fetch_online_transactions()
-        self.assertEqual(link.state, "error")
+        self.assertEqual(link.state, "retrying")
         self.assertEqual(len(link.message_ids), count, "the same transient error is not posted twice")
         self.recover(link, account, lambda: setattr(link, "sandbox_scenario", "normal"))
 
     def test_bank_down_then_catch_up(self):
-        link, account = self.run_scenario("down", "error", "temporarily unavailable", unattended=False)
+        link, account = self.run_scenario("down", "retrying", "temporarily unavailable", unattended=False)
         self.recover(link, account, lambda: setattr(link, "sandbox_scenario", "normal"))
 
     def test_error_told_once_with_advice_not_repeating_the_message(self):
@@ -109,7 +109,7 @@ class TestErrorScenarios(OnlineSyncCase):
         failing.sandbox_scenario = "down"
         with freeze_time(TODAY + timedelta(days=3)):
             self.env["online.link"]._cron_fetch_online_transactions()
-        self.assertEqual(failing.state, "error")
+        self.assertEqual(failing.state, "retrying")
         self.assertEqual(working.state, "connected")
         self.assertEqual(working.account_ids.filtered("journal_id").last_sync, TODAY + timedelta(days=3))
 

@@ -28,3 +28,4 @@ from . import online_link_consent_reminder
 from . import res_company_feed_alerts
 from . import res_config_settings
 from . import account_journal_feed_alerts
+from . import online_link_status

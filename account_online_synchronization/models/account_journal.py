@@ -20,6 +20,7 @@ class AccountJournal(models.Model):
     online_link_state = fields.Selection(related="online_link_id.state", string="Connection State")
     online_last_refresh = fields.Datetime(related="online_link_id.last_refresh", string="Last Synchronization")
     online_import_status = fields.Char(related="online_link_id.import_status", string="Import Progress")
+    online_status_message = fields.Char(related="online_link_id.status_message", string="Connection Status")
     online_first_sync_date = fields.Date(
         related="online_account_id.first_sync_date", readonly=False, string="First Synchronization Date",
     )

@@ -25,6 +25,8 @@ _logger = logging.getLogger(__name__)
 LOCK_NAMESPACE = 0x0B5C
 #: A link synchronized less than this long ago is skipped by the scheduler.
 MIN_REFRESH_INTERVAL = timedelta(hours=1)
+#: Failures the scheduler retries by itself: a warning, not an error.
+RETRIED_CODES = ("rate_limited", "institution_unavailable")
 #: Seconds each call of a revocation may take: Disconnect's two rounds end well within a request's time limit.
 REVOKE_TIMEOUT = 10
 
@@ -68,6 +70,7 @@ class OnlineLink(models.Model):
             ("connected", "Connected"),
             ("action_required", "Action Required"),
             ("error", "Error"),
+            ("retrying", "Will Retry"),
             ("disconnected", "Disconnected"),
         ],
         default="connected", required=True, readonly=True, tracking=True, index=True,
@@ -102,7 +105,9 @@ class OnlineLink(models.Model):
             ("gap", "Books a transaction but forgets to send it (balance difference)"),
         ],
         default="normal",
-        help="Sandbox only: makes the demo bank answer as a real one does when something goes wrong.",
+        help="Sandbox only: makes the demo bank answer as a real one does when something goes wrong. Setting it "
+             "makes the scheduled synchronization try the connection at once. Security code required: the "
+             "scheduled synchronization stops and asks for the code; Synchronize Now, with you present, answers it.",
     )
 
     @api.depends("auto_sync")
@@ -396,6 +401,7 @@ class OnlineLink(models.Model):
             return self._notification("\n".join(
                 self.env._("%(bank)s: %(error)s (reference %(reference)s)",
                            bank=link.name, error=link.error_message, reference=link.error_reference)
+                + ("\n" + link.status_message if link.state == "retrying" or link.error_needs_manager else "")
                 for link in failures
             ), "warning")
         lines = (accounts or self.account_ids).mapped("last_sync_imported")
@@ -587,13 +593,18 @@ class OnlineLink(models.Model):
     def _clear_error(self):
         for link in self.filtered("error_code"):
             link.message_post(body=_("Synchronization with %(bank)s works again.", bank=link.name))
-        self.sudo().write({"state": "connected", "error_code": False, "error_message": False})
+        self.sudo().write({
+            "state": "connected", "error_code": False, "error_message": False, "error_needs_manager": False,
+            "retry_after": False,
+        })
 
     def _handle_sync_error(self, error):
         """Record a failure on the link; tell the user once per streak of the same error."""
         self.ensure_one()
         if isinstance(error, (ReauthRequired, MFARequired)):
             state = "action_required"
+        elif error.code in RETRIED_CODES:
+            state = "retrying"
         else:
             state = "error"
         # Aggregators may echo a token or a secret in their error answers.
@@ -607,11 +618,14 @@ class OnlineLink(models.Model):
             "Online synchronization of link %s failed (%s, reference %s, provider request %s): %s",
             self.id, error.code, reference, request_id or "-", message,
         )
+        retry_after = getattr(error, "retry_after", None)
         self.sudo().write({
             "state": state,
             "error_code": error.code,
             "error_message": message,
             "error_reference": reference,
+            "error_needs_manager": self._needs_manager(error),
+            "retry_after": retry_after and fields.Datetime.now() + timedelta(seconds=retry_after),
         })
         if error.credentials_rejected:
             self.env["online.sync.event"]._record(self.company_id, "invalid_credentials", link=self, detail=message)
@@ -623,6 +637,7 @@ class OnlineLink(models.Model):
         advice = self._error_advice_beyond(error, message)
         body = Markup("<p><b>%s</b></p><p>%s</p><p>%s</p>") % (message, advice, reference_text)
         self.message_post(body=body)
+        self._schedule_manager_activities(message, advice, reference)
 
     def _error_advice_beyond(self, error, message):
         """The advice on ``error`` without the sentences ``message`` already says."""
@@ -646,10 +661,11 @@ class OnlineLink(models.Model):
 
     def _error_advice(self, error):
         if getattr(error, "update_credentials", False):
-            return _("It is given on the aggregator's or the bank's page, not by a synchronization: open the "
-                     "connection and click Update Credentials.")
+            return _("It is given on the aggregator's or the bank's page, not by a synchronization: ask %(who)s to "
+                     "open the connection and click Update Credentials.", who=self._administrators_text())
         advice = {
-            "reauth_required": _("Open the connection and click Reconnect to renew your consent at the bank."),
+            "reauth_required": _("Ask %(who)s to open the connection and click Reconnect to renew the consent at "
+                                 "the bank.", who=self._administrators_text()),
             "mfa_required": _(
                 "The bank asks for a security code, which needs you present: click Synchronize Now on the "
                 "dashboard or Fetch Transactions here."
@@ -657,8 +673,8 @@ class OnlineLink(models.Model):
             "rate_limited": _("The bank limits how often it can be refreshed. The next run will try again."),
             "institution_unavailable": _("The next run will try again."),
             "invalid_configuration": _(
-                "The connector settings are wrong: check them in Accounting settings, then click Fetch Transactions."
-            ),
+                "The connector settings are wrong: ask %(who)s to check them in the Aggregator Settings, then "
+                "to click Fetch Transactions.", who=self._administrators_text()),
         }
         return advice.get(error.code, _(
             "Nothing was lost: the next run will try again from the last imported transaction. "
@@ -672,8 +688,9 @@ class OnlineLink(models.Model):
         """The links the scheduler synchronizes now: automatic ones not attempted lately."""
         return [
             ("auto_sync", "=", True),
-            ("state", "in", ("connected", "error")),
+            ("state", "in", ("connected", "error", "retrying")),
             ("company_id.online_sync_blocked", "=", False),
+            "|", ("retry_after", "=", False), ("retry_after", "<=", fields.Datetime.now()),
             ("import_state", "=", False),  # the background import job imports it
             "|", ("institution_unattended_refresh", "=", True), ("manual_only_notified", "=", False),
             "|", ("last_attempt", "=", False),
