@@ -112,7 +112,7 @@ class TestStatus(OnlineSyncCase):
             self.env["online.link"]._cron_fetch_online_transactions()
         self.assertEqual(self.link.state, "retrying", "not an error: the scheduler retries by itself")
         self.assertEqual(self.link.last_refresh, last_refresh, "the last successful synchronization stays shown")
-        self.assertGreaterEqual(self.link.retry_time, self.link.retry_after, "the bank asked to wait a day")
+        self.assertGreaterEqual(self.link.retry_time, self.link.next_allowed_refresh, "the bank asked to wait a day")
         local = pytz.utc.localize(self.link.retry_time).astimezone(pytz.timezone("Europe/Brussels"))
         self.assertIn(f"at {local:%H:%M}", self.as_accountant.status_message)
         self.assertIn("will retry on", self.as_accountant.status_message, "tomorrow: the day is told too")
@@ -120,10 +120,10 @@ class TestStatus(OnlineSyncCase):
                          self.as_accountant.status_message)
 
         attempt = self.link.last_attempt
-        with freeze_time(self.link.retry_after - timedelta(hours=1)):
+        with freeze_time(self.link.next_allowed_refresh - timedelta(hours=1)):
             self.env["online.link"]._cron_fetch_online_transactions()
         self.assertEqual(self.link.last_attempt, attempt, "no refresh before the time the bank gave")
-        with freeze_time(self.link.retry_after + timedelta(minutes=1)):
+        with freeze_time(self.link.next_allowed_refresh + timedelta(minutes=1)):
             self.env["online.link"]._cron_fetch_online_transactions()
         self.assertGreater(self.link.last_attempt, attempt)
 
@@ -151,6 +151,6 @@ class TestStatus(OnlineSyncCase):
 
     def test_users_cannot_set_the_status_fields(self):
         for user in (self.accountant, self.manager):
-            for vals in ({"error_needs_manager": False}, {"retry_after": fields.Datetime.now()}):
+            for vals in ({"error_needs_manager": False}, {"next_allowed_refresh": fields.Datetime.now()}):
                 with self.assertRaises(AccessError):
                     self.link.with_user(user).write(vals)

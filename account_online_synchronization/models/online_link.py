@@ -595,7 +595,6 @@ class OnlineLink(models.Model):
             link.message_post(body=_("Synchronization with %(bank)s works again.", bank=link.name))
         self.sudo().write({
             "state": "connected", "error_code": False, "error_message": False, "error_needs_manager": False,
-            "retry_after": False,
         })
 
     def _handle_sync_error(self, error):
@@ -618,14 +617,12 @@ class OnlineLink(models.Model):
             "Online synchronization of link %s failed (%s, reference %s, provider request %s): %s",
             self.id, error.code, reference, request_id or "-", message,
         )
-        retry_after = getattr(error, "retry_after", None)
         self.sudo().write({
             "state": state,
             "error_code": error.code,
             "error_message": message,
             "error_reference": reference,
             "error_needs_manager": self._needs_manager(error),
-            "retry_after": retry_after and fields.Datetime.now() + timedelta(seconds=retry_after),
         })
         if error.credentials_rejected:
             self.env["online.sync.event"]._record(self.company_id, "invalid_credentials", link=self, detail=message)
@@ -690,7 +687,6 @@ class OnlineLink(models.Model):
             ("auto_sync", "=", True),
             ("state", "in", ("connected", "error", "retrying")),
             ("company_id.online_sync_blocked", "=", False),
-            "|", ("retry_after", "=", False), ("retry_after", "<=", fields.Datetime.now()),
             ("import_state", "=", False),  # the background import job imports it
             "|", ("institution_unattended_refresh", "=", True), ("manual_only_notified", "=", False),
             "|", ("last_attempt", "=", False),

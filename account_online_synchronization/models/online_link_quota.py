@@ -4,7 +4,6 @@ from datetime import timedelta
 from odoo import _, api, fields, models
 from odoo.tools.misc import format_date
 
-from ..providers import RateLimited
 from ..providers.base import quota_end
 
 
@@ -50,9 +49,9 @@ class OnlineLink(models.Model):
         ]
 
     def _handle_sync_error(self, error):
-        """A refusal that says when to try again sets when the next refresh is allowed."""
+        """A refusal or an outage that says when to try again sets when the next refresh is allowed."""
         super()._handle_sync_error(error)
-        if isinstance(error, RateLimited) and error.retry_after:
+        if getattr(error, "retry_after", None):
             until = quota_end(error.retry_after)
             self.sudo().next_allowed_refresh = max(until, self.next_allowed_refresh or until)
 

@@ -21,10 +21,6 @@ class OnlineLink(models.Model):
         string="Needs an Administrator", readonly=True, copy=False,
         help="Only an accounting administrator can fix the last failure (Reconnect, Update Credentials, settings).",
     )
-    retry_after = fields.Datetime(
-        string="Bank Refuses Refreshes Until", readonly=True, copy=False,
-        help="Set by a bank that limits its refreshes: the scheduler does not try before.",
-    )
     retry_time = fields.Datetime(compute="_compute_retry_time", string="Will Retry At")
     consent_expired = fields.Boolean(compute="_compute_consent_status")
     consent_status = fields.Char(compute="_compute_consent_status", string="Consent")
@@ -33,7 +29,7 @@ class OnlineLink(models.Model):
         help="What the connection's problem is and who can fix it, for the user reading it.",
     )
 
-    @api.depends("state", "retry_after", "last_attempt", "next_refresh")
+    @api.depends("state", "next_allowed_refresh", "last_attempt", "next_refresh")
     def _compute_retry_time(self):
         """The scheduled run that will try again: the first one after the bank's delay and the minimum interval."""
         cron = self.env.ref(FETCH_CRON, raise_if_not_found=False)
@@ -41,7 +37,7 @@ class OnlineLink(models.Model):
         for link in self:
             retry_time = False
             if link.state == "retrying" and link.next_refresh and cron:
-                earliest = max(filter(None, (link.retry_after, link.last_attempt and
+                earliest = max(filter(None, (link.next_allowed_refresh, link.last_attempt and
                                              link.last_attempt + MIN_REFRESH_INTERVAL, fields.Datetime.now())))
                 retry_time = link.next_refresh
                 interval = _intervalTypes[cron.interval_type](cron.interval_number)
@@ -145,5 +141,5 @@ class OnlineLink(models.Model):
         """Let the scheduled synchronization meet the scenario just set, at once, as the user who set it expects."""
         sandbox = self.filtered(lambda link: link.provider == "sandbox")
         if sandbox:
-            sandbox.sudo().write({"last_attempt": False, "retry_after": False})
+            sandbox.sudo().write({"last_attempt": False, "next_allowed_refresh": False})
             self.env.ref(FETCH_CRON).sudo()._trigger()
