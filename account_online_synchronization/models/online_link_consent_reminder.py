@@ -80,7 +80,7 @@ class OnlineLink(models.Model):
         self = self.with_context(mail_activity_quick_update=True)
         open_activities = self.activity_ids.filtered(lambda activity: activity.activity_type_id == self.env.ref(
             ACTIVITY_TYPE))
-        for user in self._accounting_managers():
+        for user in self._company_managers():
             activity = open_activities.filtered(lambda activity: activity.user_id == user)
             if activity:
                 activity.write({"date_deadline": self.consent_expiry.date(), "note": note})

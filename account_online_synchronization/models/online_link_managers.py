@@ -8,17 +8,10 @@ class OnlineLink(models.Model):
 
     _inherit = "online.link"
 
-    def _accounting_managers(self):
-        """The internal users who manage the accounting of the connection's company."""
-        self.ensure_one()
-        return self.env.ref("account.group_account_manager").sudo().users.filtered(
-            lambda user: not user.share and self.company_id in user.company_ids
-        )
-
     def _mail_managers(self, subject, paragraphs):
         """Queue an e-mail to the accounting managers: ``paragraphs`` then a link to the connection."""
         self.ensure_one()
-        partners = self._accounting_managers().partner_id.filtered("email")
+        partners = self._company_managers().partner_id.filtered("email")
         if not partners:
             return
         url = f"{self.get_base_url()}/odoo/action-account_online_synchronization.action_online_link/{self.id}"
