@@ -21,6 +21,8 @@
         "wizard/online_sync_reactivate_views.xml",
         "views/online_sync_event_views.xml",
         "views/online_sync_menus.xml",
+        "views/online_transaction_review_views.xml",
+        "wizard/online_review_views.xml",
     ],
     "assets": {
         "web.assets_backend": ["account_online_synchronization/static/src/**/*"],

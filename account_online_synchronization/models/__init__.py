@@ -17,3 +17,11 @@ from . import account_journal
 from . import account_journal_balance
 from . import account_bank_statement_line
 from . import account_move
+from . import online_transaction_ignored
+from . import online_transaction_pending
+from . import online_account_pending
+from . import online_account_ignored
+from . import account_bank_statement_line_ignored
+from . import account_move_ignored
+from . import online_link_review_scenarios
+from . import account_journal_review

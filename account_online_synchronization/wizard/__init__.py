@@ -1,2 +1,5 @@
 from . import online_link_connect
 from . import online_sync_reactivate
+from . import online_review_base
+from . import online_missing_transactions
+from . import online_duplicate_transactions
