@@ -4,6 +4,7 @@ from odoo import Command, _, fields, models
 from odoo.exceptions import UserError
 
 from ..models.online_account_ignored import HAND_MATCH_DAYS
+from .online_review_base import REVIEWERS
 
 REASONS = [
     ("same_id", "Same bank transaction ID"),
@@ -24,7 +25,7 @@ class OnlineDuplicateTransactions(models.TransientModel):
     _inherit = ["online.review.base"]
     _description = "Find Duplicate Transactions"
     # Ticking lines to delete saves them through the wizard.
-    _user_writable = {"account.group_account_user": {"date_from", "date_to", "line_ids"}}
+    _user_writable = {group: {"date_from", "date_to", "line_ids"} for group in REVIEWERS}
 
     date_from = fields.Date(default=lambda self: fields.Date.context_today(self) - timedelta(days=90))
     line_ids = fields.One2many("online.duplicate.transactions.line", "wizard_id")
@@ -120,7 +121,7 @@ class OnlineDuplicateTransactionsLine(models.TransientModel):
     _inherit = ["online.sync.protected"]
     _description = "Likely Duplicate Transaction"
     _order = "group, date, id"
-    _user_writable = {"account.group_account_user": {"to_delete"}}
+    _user_writable = {group: {"to_delete"} for group in REVIEWERS}
 
     wizard_id = fields.Many2one("online.duplicate.transactions", required=True, ondelete="cascade", readonly=True)
     group = fields.Integer(readonly=True)

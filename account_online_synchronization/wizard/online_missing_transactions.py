@@ -28,18 +28,20 @@ class OnlineMissingTransactions(models.TransientModel):
     _inherit = ["online.review.base"]
     _description = "Find Missing Transactions"
 
-    date_from = fields.Date(default=lambda self: self._default_date_from())
+    date_from = fields.Date(compute="_compute_date_from", store=True, readonly=False, precompute=True)
     oldest_date = fields.Date(compute="_compute_oldest_date", string="Oldest Date the Bank Gives")
     history_note = fields.Char(readonly=True)
     line_ids = fields.One2many("online.missing.transactions.line", "wizard_id", readonly=True)
     missing_count = fields.Integer(compute="_compute_counts")
     not_at_bank_count = fields.Integer(compute="_compute_counts")
 
-    @api.model
-    def _default_date_from(self):
-        journal = self.env["account.journal"].browse(self.env.context.get("default_journal_id"))
+    @api.depends("journal_id")
+    def _compute_date_from(self):
+        """The last DEFAULT_HISTORY_DAYS days, or less when the journal's history or the bank's is shorter."""
         today = fields.Date.context_today(self)
-        return max(today - timedelta(days=DEFAULT_HISTORY_DAYS), self._oldest_for(journal.online_account_id) or today)
+        for wizard in self:
+            wizard.date_from = max(today - timedelta(days=DEFAULT_HISTORY_DAYS),
+                                   self._oldest_for(wizard.account_id) or today)
 
     @api.model
     def _oldest_for(self, account):

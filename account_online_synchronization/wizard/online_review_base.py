@@ -3,6 +3,9 @@ from odoo.exceptions import UserError
 
 from ..models.online_sync_protected import check_company_allowed
 
+#: The groups that review a synchronized journal (accountants; in Community, accounting administrators).
+REVIEWERS = ("account.group_account_user", "account.group_account_manager")
+
 
 class OnlineReviewBase(models.AbstractModel):
     """What the review wizards of a synchronized journal share: the journal and period, checked for the user."""
@@ -10,8 +13,8 @@ class OnlineReviewBase(models.AbstractModel):
     _name = "online.review.base"
     _inherit = ["online.sync.protected"]
     _description = "Review of a Synchronized Journal"
-    _user_creatable = {"account.group_account_user": {"journal_id", "date_from", "date_to"}}
-    _user_writable = {"account.group_account_user": {"date_from", "date_to"}}
+    _user_creatable = {group: {"journal_id", "date_from", "date_to"} for group in REVIEWERS}
+    _user_writable = {group: {"date_from", "date_to"} for group in REVIEWERS}
 
     journal_id = fields.Many2one(
         "account.journal", required=True, readonly=True, domain=[("online_account_id", "!=", False)],
