@@ -184,6 +184,22 @@ class TestIgnoredTransactions(ReviewCase):
         self.assertImportedExactly(account, bank_posted_ids(link, account, FIRST_SYNC))
         self.assertFalse(self.Ignored.search_count([("online_account_id", "=", account.id)]))
 
+    def test_held_transaction_restored_is_imported_and_the_hand_line_kept(self):
+        link, account = self.synced(volume=3, scenario="late")
+        target = self.withheld(link, account)[0]
+        hand = self.as_accountant(self.StatementLine).create({
+            "journal_id": account.journal_id.id, "date": target.booking_date + timedelta(days=2),
+            "payment_ref": "Another payment", "amount": float(target.amount),
+        })
+        link.sandbox_scenario = "normal"
+        click(self.env, self.find_missing(account).action_import)
+        held = self.Ignored.search([("online_account_id", "=", account.id), ("reason", "=", "held")])
+        self.assertEqual(held.transaction_identifier, target.id)
+        click(self.env, self.as_accountant(held).action_restore)
+        self.assertImportedExactly(account, bank_posted_ids(link, account, FIRST_SYNC))
+        self.assertTrue(hand.exists())
+        self.assertFalse(hand.online_transaction_identifier)
+
 
 @tagged("post_install", "-at_install", "online_sync")
 class TestDuplicateTransactions(ReviewCase):

@@ -17,6 +17,7 @@ from . import account_journal
 from . import account_journal_balance
 from . import account_bank_statement_line
 from . import account_move
+from . import online_transaction_summary
 from . import online_transaction_ignored
 from . import online_transaction_pending
 from . import online_account_pending

@@ -44,14 +44,15 @@ class OnlineAccount(models.Model):
 
         Such a line has no bank id, the same amount, and a date at most
         HAND_MATCH_DAYS apart (people enter the day they paid, banks book a
-        day or two later). Each hand line is matched once, to the closest date.
+        day or two later). Each hand line is matched once, to the closest date; one reviewed as not a
+        duplicate (kept in Find Duplicate Transactions, or its held transaction restored) holds nothing.
         """
         days = [t.booking_date for t in transactions]
         margin = timedelta(days=HAND_MATCH_DAYS)
         Ignored = self.env["online.transaction.ignored"].sudo()
         hand_lines = self.env["account.bank.statement.line"].sudo().search([
             ("journal_id", "=", self.journal_id.id), ("online_transaction_identifier", "=", False),
-            ("date", ">=", min(days) - margin), ("date", "<=", max(days) + margin),
+            ("online_duplicate_kept", "=", False), ("date", ">=", min(days) - margin), ("date", "<=", max(days) + margin),
         ], order="date, id")
         hand_lines -= Ignored.search([("hand_line_id", "in", hand_lines.ids)]).hand_line_id
         if not hand_lines:
@@ -66,17 +67,8 @@ class OnlineAccount(models.Model):
                 continue
             line = min(candidates, key=lambda line: abs(line.date - transaction.booking_date))
             hand_lines -= line
-            held.append({
-                "online_account_id": self.id,
-                "transaction_identifier": transaction.id,
-                "date": transaction.booking_date,
-                "label": transaction.label or transaction.counterparty_name or "/",
-                "partner_name": transaction.counterparty_name or False,
-                "amount": float(transaction.amount),
-                "reason": "held",
-                "hand_line_id": line.id,
-                "ignored_on": fields.Datetime.now(),
-            })
+            held.append(dict(Ignored._summary_vals(transaction), online_account_id=self.id, reason="held",
+                             hand_line_id=line.id, ignored_on=fields.Datetime.now()))
         if held:
             Ignored.create(held)
             self.link_id.message_post(body=_(

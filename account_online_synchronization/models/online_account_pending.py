@@ -26,11 +26,6 @@ class OnlineAccount(models.Model):
         shown with a right amount)."""
         self.ensure_one()
         self.sudo().pending_transaction_ids.unlink()
-        self.env["online.transaction.pending"].sudo().create([{
-            "online_account_id": self.id,
-            "transaction_identifier": transaction.id,
-            "date": transaction.booking_date,
-            "label": transaction.label or transaction.counterparty_name or "/",
-            "partner_name": transaction.counterparty_name or False,
-            "amount": float(transaction.amount),
-        } for transaction in transactions if transaction.currency == self.currency_id.name])
+        Pending = self.env["online.transaction.pending"].sudo()
+        Pending.create([dict(Pending._summary_vals(transaction), online_account_id=self.id)
+                        for transaction in transactions if transaction.currency == self.currency_id.name])

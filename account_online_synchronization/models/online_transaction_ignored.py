@@ -15,22 +15,10 @@ class OnlineTransactionIgnored(models.Model):
     """
 
     _name = "online.transaction.ignored"
+    _inherit = ["online.transaction.summary"]
     _description = "Ignored Bank Transaction"
-    _order = "date desc, id desc"
-    _check_company_auto = True
-    _rec_name = "label"
 
-    online_account_id = fields.Many2one(
-        "online.account", string="Online Account", required=True, readonly=True, ondelete="cascade", index=True,
-    )
-    company_id = fields.Many2one(related="online_account_id.company_id", store=True, index=True)
     journal_id = fields.Many2one(related="online_account_id.journal_id", string="Journal")
-    currency_id = fields.Many2one(related="online_account_id.currency_id")
-    transaction_identifier = fields.Char(string="Bank Transaction ID", required=True, readonly=True)
-    date = fields.Date(readonly=True)
-    label = fields.Char(readonly=True)
-    partner_name = fields.Char(string="Counterparty", readonly=True)
-    amount = fields.Monetary(readonly=True)
     reason = fields.Selection(
         [("deleted", "Deleted in Odoo"), ("held", "Held: looks like a line entered by hand")],
         required=True, readonly=True,
@@ -76,8 +64,12 @@ class OnlineTransactionIgnored(models.Model):
         self.online_account_id.link_id.check_access("write")
 
     def action_restore(self):
-        """Import the transactions again: now when the bank can be asked at once, else at the next run."""
+        """Import the transactions again: now when the bank can be asked at once, else at the next run.
+
+        A held transaction's hand line is then reviewed as a different transaction: it holds no other.
+        """
         self._check_can_review()
+        self.filtered(lambda record: record.reason == "held").hand_line_id.sudo().online_duplicate_kept = True
         accounts = self.online_account_id
         for account in accounts:
             account.sudo()._read_again_from(min(self.filtered(lambda r: r.online_account_id == account).mapped("date")))

@@ -119,16 +119,8 @@ class OnlineMissingTransactions(models.TransientModel):
             raise UserError(_("%(bank)s did not answer: %(error)s", bank=link.name,
                               error=link._scrub(error.message, link._known_secrets()))) from None
 
-    @staticmethod
-    def _line_vals(transaction, kind):
-        return {
-            "kind": kind,
-            "date": transaction.booking_date,
-            "label": transaction.label or transaction.counterparty_name or "/",
-            "partner_name": transaction.counterparty_name or False,
-            "amount": float(transaction.amount),
-            "transaction_identifier": transaction.id,
-        }
+    def _line_vals(self, transaction, kind):
+        return dict(self.env["online.transaction.summary"]._summary_vals(transaction), kind=kind)
 
     def action_import(self):
         """Import the missing posted transactions: the account is synchronized again from the period's start."""
