@@ -1,11 +1,13 @@
 """Missing, pending, ignored and duplicate transactions, with the sandbox bank."""
 from datetime import date, timedelta
+from decimal import Decimal
 
 from odoo import Command
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import new_test_user, tagged
 
 from odoo.addons.account_online_synchronization.providers.sandbox import LATE_DAYS, SandboxProvider
+from odoo.addons.account_online_synchronization.providers.schema import PENDING, Transaction
 
 from online_sync_case import OnlineSyncCase, bank_posted_ids, click
 
@@ -83,6 +85,20 @@ class TestPendingTransactions(ReviewCase):
         self.assertEqual(set(account.pending_transaction_ids.mapped("transaction_identifier")), still_pending)
         self.assertImportedExactly(account, bank_posted_ids(link, account, FIRST_SYNC))
         self.assertEqual(account.pending_count, len(still_pending))
+
+    def test_hostile_pending_rows_are_shown_as_text_or_left_out(self):
+        link, account = self.synced()
+        markup = "<img src=x onerror=alert(1)> Rent " + "x" * 4000
+        hostile = [
+            Transaction("p-1", TODAY, Decimal("-10.00"), "EUR", status=PENDING, label=markup),
+            Transaction("p-2", TODAY, Decimal("-99.00"), "USD", status=PENDING, label="Wrong currency"),
+            Transaction("p-3", TODAY, Decimal("5.00"), "EUR", status=PENDING, counterparty_name="No label"),
+        ]
+        account._show_pending(hostile)
+        rows = {row.transaction_identifier: row for row in account.pending_transaction_ids}
+        self.assertEqual(set(rows), {"p-1", "p-3"}, "an amount in another currency would be shown wrong")
+        self.assertEqual(rows["p-1"].label, markup, "kept as text, whole")
+        self.assertEqual(rows["p-3"].label, "No label")
 
 
 @tagged("post_install", "-at_install", "online_sync")
