@@ -137,6 +137,9 @@ class TestMissingTransactions(ReviewCase):
 
     def test_period_is_bounded_by_the_history_kept(self):
         link, account = self.synced(institution="sandbox_short")
+        action = self.as_accountant(account).action_find_missing_transactions()
+        self.assertEqual((action["res_model"], action["context"]["default_journal_id"]),
+                         ("online.missing.transactions", account.journal_id.id), "also from the connection")
         wizard = self.env["online.missing.transactions"].with_user(self.accountant).create({
             "journal_id": account.journal_id.id, "date_from": FIRST_SYNC - timedelta(days=1),
         })

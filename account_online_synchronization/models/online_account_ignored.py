@@ -1,6 +1,7 @@
 from datetime import timedelta
 
 from odoo import _, fields, models
+from odoo.exceptions import UserError
 
 from .online_account_pending import LOOKUP_CONTEXT
 
@@ -90,6 +91,12 @@ class OnlineAccount(models.Model):
         if self.env.context.get(LOOKUP_CONTEXT):
             return None
         return super()._resume_cursor()
+
+    def action_find_missing_transactions(self):
+        self.ensure_one()
+        if not self.journal_id:
+            raise UserError(_("Link %(account)s to a journal first.", account=self.name))
+        return self.journal_id.action_find_missing_transactions()
 
     def action_open_ignored_transactions(self):
         return {
