@@ -59,3 +59,22 @@ class TestGoCardlessReview(AggregatorSteps, HttpCase):
         self.fetch(link)
         self.assertNotIn(late_id, self.imported_ids(account))
         self.assertEqual(self.env["online.transaction.ignored"].search([]).transaction_identifier, late_id)
+
+    def test_a_deleted_line_stays_deleted_across_a_reconnection_that_changes_ids(self):
+        self.fake.use_id_style("internalTransactionId")
+        link = self.connect()
+        account = link.account_ids[0]
+        accountant = new_test_user(self.env, "aos_gc_accountant", groups="account.group_account_user,base.group_user")
+        line = self.imported(account).filtered(lambda l: l.date >= date.today() - timedelta(days=5))[:1]
+        self.assertTrue(line, "the fake books transactions every few days")
+        content = (line.date, line.amount, line.payment_ref)
+        line.with_user(accountant).unlink()
+        self.fake.expire_consent()
+        self.fetch(link)
+        self.go_through_consent(link.action_reconnect())
+        self.fetch(link)
+        self.assertEqual(link.state, "connected", link.error_message)
+        self.assertNotIn(content, [(l.date, l.amount, l.payment_ref) for l in self.imported(account)])
+        ignored = self.env["online.transaction.ignored"].search([])
+        self.assertIn(ignored.transaction_identifier, self.fake.posted_ids(account.provider_account_id),
+                      "the ignored id follows the bank's new id")

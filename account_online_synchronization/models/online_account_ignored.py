@@ -40,6 +40,39 @@ class OnlineAccount(models.Model):
             new = [t for t in new if t.id not in held]
         return new
 
+    def _recognise_reimported(self, transactions, date_from):
+        """After a reconnection, the ignored transactions come back under new ids too: they stay ignored."""
+        if self.content_match_until:
+            self._rekey_ignored(transactions, date_from)
+        return super()._recognise_reimported(transactions, date_from)
+
+    def _rekey_ignored(self, transactions, date_from):
+        """Give the ignored transactions whose id the bank no longer reports the new id of the same content.
+
+        The content is the one ``_recognise_reimported`` compares: date, amount, counterparty and label.
+        """
+        reported = [t.id for t in transactions]
+        Ignored = self.env["online.transaction.ignored"].sudo()
+        ignored = Ignored.search([("online_account_id", "=", self.id), ("date", ">=", date_from),
+                                  ("date", "<=", self.content_match_until)], order="id")
+        orphans = ignored.filtered(lambda record: record.transaction_identifier not in reported)
+        if not orphans:
+            return
+        imported = set(self.env["account.bank.statement.line"].sudo().search_fetch([
+            ("online_account_id", "=", self.id), ("online_transaction_identifier", "in", reported),
+        ], ["online_transaction_identifier"]).mapped("online_transaction_identifier"))
+        taken = imported | set(ignored.mapped("transaction_identifier"))
+        by_content = {}
+        for record in orphans:
+            key = self._content_key(record.date, record.amount, record.partner_name, record.label)
+            by_content.setdefault(key, []).append(record)
+        for transaction in transactions:
+            if transaction.id in taken or transaction.booking_date > self.content_match_until:
+                continue
+            records = by_content.get(self._content_key(*self._line_content(transaction)))
+            if records:
+                records.pop(0).transaction_identifier = transaction.id
+
     def _hold_hand_duplicates(self, transactions):
         """Hold the ``transactions`` that look like a line of the journal entered by hand; return their ids.
 

@@ -51,7 +51,7 @@ class OnlineTransactionIgnored(models.Model):
             "transaction_identifier": line.online_transaction_identifier,
             "date": line.date,
             "label": line.payment_ref,
-            "partner_name": line.partner_name or line.partner_id.name,
+            "partner_name": line.partner_name,
             "amount": line.amount,
             "reason": "deleted",
             "user_id": self.env.uid,
