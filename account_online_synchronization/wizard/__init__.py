@@ -1,3 +1,4 @@
+from . import online_sync_dialog
 from . import online_link_connect
 from . import online_sync_reactivate
 from . import online_review_base

@@ -11,7 +11,7 @@ class OnlineReviewBase(models.AbstractModel):
     """What the review wizards of a synchronized journal share: the journal and period, checked for the user."""
 
     _name = "online.review.base"
-    _inherit = ["online.sync.protected"]
+    _inherit = ["online.sync.protected", "online.sync.dialog"]
     _description = "Review of a Synchronized Journal"
     _user_creatable = {group: {"journal_id", "date_from", "date_to"} for group in REVIEWERS}
     _user_writable = {group: {"date_from", "date_to"} for group in REVIEWERS}
@@ -39,13 +39,3 @@ class OnlineReviewBase(models.AbstractModel):
         if self.date_from > self.date_to:
             raise UserError(_("The period ends before it starts."))
         return account
-
-    def _reopen(self):
-        return {
-            "type": "ir.actions.act_window",
-            "res_model": self._name,
-            "res_id": self.id,
-            "view_mode": "form",
-            "target": "new",
-            "name": self._description,
-        }
