@@ -27,6 +27,8 @@
         "views/online_link_alert_views.xml",
         "views/res_config_settings_views.xml",
         "data/mail_activity_type_data.xml",
+        "views/online_transaction_review_views.xml",
+        "wizard/online_review_views.xml",
     ],
     "assets": {
         "web.assets_backend": ["account_online_synchronization/static/src/**/*"],

@@ -65,16 +65,19 @@ class OnlineSyncCase(TransactionCase):
         cls.StatementLine = cls.env["account.bank.statement.line"]
 
     def connect(self, institution="sandbox_bank", accounts=("Current Account",), first_sync_date=None,
-                volume=1, env=None, bank_settings=None):
+                volume=1, env=None, bank_settings=None, scenario=None):
         """Connect ``institution``, link ``accounts`` to new journals and run the first sync.
 
-        ``bank_settings`` are further sandbox switches kept in the tokens (``pending_days``...).
+        ``bank_settings`` are further sandbox switches kept in the tokens (``pending_days``...);
+        ``scenario`` is the sandbox scenario of the first sync.
         """
         env = env or self.env
         wizard = env["online.link.connect"].create({"phone": TEST_PHONE})
         choose_bank(wizard, institution).action_connect()
         link = wizard.link_id
         link._set_tokens(dict(link._get_tokens(), daily_volume=volume, **(bank_settings or {})))
+        if scenario:
+            link.sandbox_scenario = scenario
         for line in wizard.account_line_ids:
             line.action = "new" if line.name in accounts else "skip"
         wizard.first_sync_date = first_sync_date or date.today() - timedelta(days=30)

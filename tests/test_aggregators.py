@@ -22,8 +22,8 @@ from resilience_flow import EnableBankingResilience, GoCardlessResilience
 FIRST_SYNC = date.today() - timedelta(days=120)
 
 
-class AggregatorFlow:
-    """Connect, synchronize, fail and recover through one aggregator, as an accounting administrator."""
+class AggregatorSteps:
+    """Connect and synchronize through one aggregator, as an accounting administrator."""
 
     fake_class = None
     #: Options of the fake's configuration (Ponto: the multi-tenant Ponto Connect mode, with its consent page).
@@ -107,6 +107,10 @@ class AggregatorFlow:
     def assertFailedWith(self, link, code):
         self.assertEqual(link.error_code, code)
         self.assertIn(link.error_reference, " ".join(link.message_ids.mapped("body")))
+
+
+class AggregatorFlow(AggregatorSteps):
+    """Connect, synchronize, fail and recover through one aggregator, as an accounting administrator."""
 
     # the flow --------------------------------------------------------------------
 

@@ -130,6 +130,7 @@ class TestSandboxBalances(OnlineSyncCase):
         self.assertIn("differ by", journal.online_balance_finding_message)
         self.assertTrue(link.balance_finding)
         self.assertIn("acknowledge", link.balance_finding_message)
+        self.assertIn("Find Missing Transactions", link.balance_finding_message, "the review that finds late ones")
 
         click(self.env, link.action_fetch_transactions)
         self.assertTrue(account.balance_finding, "the next synchronization checks it again")

@@ -29,3 +29,12 @@ from . import res_company_feed_alerts
 from . import res_config_settings
 from . import account_journal_feed_alerts
 from . import online_link_status
+from . import online_transaction_summary
+from . import online_transaction_ignored
+from . import online_transaction_pending
+from . import online_account_pending
+from . import online_account_ignored
+from . import account_bank_statement_line_ignored
+from . import account_move_ignored
+from . import online_link_review_scenarios
+from . import account_journal_review

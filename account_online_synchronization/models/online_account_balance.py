@@ -190,8 +190,9 @@ class OnlineAccount(models.Model):
         return _(
             "Open the journal's statements from that day: a line deleted, edited or entered by hand in Odoo, "
             "or a transaction the bank did not send, shows as a statement whose ending balance is not reached. "
-            "Fix the line, or synchronize again to fetch a missing transaction. If the difference is expected "
-            "(e.g. history not imported on purpose), acknowledge it on the account."
+            "Fix the line, or use Find Missing Transactions (in the journal's menu) to import a transaction the "
+            "bank sent late. If the difference is expected (e.g. history not imported on purpose), acknowledge it "
+            "on the account."
         )
 
     # buttons -----------------------------------------------------------------

@@ -14,7 +14,11 @@ though its balances count it, as a real bank sometimes does. In the
 ``consent_ending`` scenario the consent ends in ten days; in the ``quota``
 scenario each account allows four unattended refreshes a day (UTC) and every
 answer tells how many are left and when they reset, as PSD2 banks and their
-aggregators' rate-limit headers do.
+aggregators' rate-limit headers do. In the ``late`` scenario it withholds the
+posted transactions of LATE_DAYS from its listings (back to ``normal``, it
+lists them: too late for a run that reads the last days only). In the
+``twins`` scenario it books two card payments of the same amount, day and shop
+three days ago: a true pair, not a duplicate.
 """
 import dataclasses
 import hashlib
@@ -40,7 +44,12 @@ CONSENT_ENDING_DAYS = 10
 #: Unattended refreshes an account allows a day in the ``quota`` scenario, as PSD2 banks do.
 UNATTENDED_PER_DAY = 4
 
-SCENARIOS = ("normal", "mfa", "consent_expired", "rate_limited", "down", "gap", "consent_ending", "quota")
+SCENARIOS = ("normal", "mfa", "consent_expired", "rate_limited", "down", "gap", "consent_ending", "quota", "late",
+             "twins")
+#: Days before today whose posted transactions the ``late`` scenario withholds from its listings.
+LATE_DAYS = range(8, 14)
+#: Days before today of the ``twins`` scenario's pair of card payments.
+TWINS_DAYS_AGO = 3
 
 INSTITUTIONS = (
     Institution("sandbox_bank", "Sandbox Bank", "BE"),
@@ -195,13 +204,18 @@ class SandboxProvider(Provider):
             while index < len(day_transactions):
                 if len(page) == PAGE_SIZE:
                     return TransactionPage(page, f"{day.isoformat()}:{index}")
-                if day_transactions[index].id != forgotten:
+                if day_transactions[index].id != forgotten and not self._withheld(day_transactions[index]):
                     page.append(day_transactions[index])
                 index += 1
             day, index = day + timedelta(days=1), 0
         return TransactionPage(page, None)
 
     # internals ------------------------------------------------------------
+
+    def _withheld(self, transaction):
+        """True when the ``late`` scenario keeps ``transaction`` out of the listings for now."""
+        return (self.scenario == "late" and transaction.is_posted
+                and (date.today() - transaction.booking_date).days in LATE_DAYS)
 
     def _check_scenario(self, tokens, unattended):
         request_id = f"sbx-{secrets.token_hex(6)}"
@@ -326,4 +340,18 @@ class SandboxProvider(Provider):
                     "counterparty": {"name": name, "iban": counterparty_iban},
                 },
             ))
+        if self.scenario == "twins" and day == date.today() - timedelta(days=TWINS_DAYS_AGO):
+            transactions += self._twins(account_id, currency, day)
         return transactions
+
+    @staticmethod
+    def _twins(account_id, currency, day):
+        """Two card payments of the same amount, day and shop, with their own ids."""
+        name, country, label = "City Parking", "BE", "Card payment City Parking"
+        return [Transaction(
+            id=f"{account_id}-{day:%Y%m%d}-twin{number}", booking_date=day, value_date=day,
+            amount=Decimal("-12.50"), currency=currency, label=label, counterparty_name=name,
+            counterparty_account=iban(country, name),
+            raw={"transactionId": f"{account_id}-{day:%Y%m%d}-twin{number}", "bookingDate": day.isoformat(),
+                 "amount": "-12.50", "currency": currency, "remittanceInformation": label},
+        ) for number in (1, 2)]

@@ -12,7 +12,7 @@ class OnlineLinkConnect(models.TransientModel):
     """Connect a bank: choose the institution, then link its accounts to journals."""
 
     _name = "online.link.connect"
-    _inherit = ["online.sync.protected"]
+    _inherit = ["online.sync.protected", "online.sync.dialog"]
     _description = "Connect a Bank"
     _user_creatable = {"account.group_account_manager": {
         "company_id", "provider", "country_id", "institution_id", "search_text", "phone", "first_sync_date",
@@ -70,16 +70,6 @@ class OnlineLinkConnect(models.TransientModel):
             links = self.env["online.link"]
             message = links._scrub(error.message, links._known_secrets(links._provider_for(provider, self.env.company)))
             raise UserError(_("The bank list cannot be loaded: %(error)s", error=message)) from None
-
-    def _reopen(self):
-        return {
-            "type": "ir.actions.act_window",
-            "res_model": self._name,
-            "res_id": self.id,
-            "view_mode": "form",
-            "target": "new",
-            "name": _("Connect a Bank"),
-        }
 
     def action_search(self):
         """Refresh the provider's bank list for the chosen country and name."""

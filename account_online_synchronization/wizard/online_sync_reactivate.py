@@ -31,7 +31,7 @@ class OnlineSyncReactivate(models.TransientModel):
     """
 
     _name = "online.sync.reactivate"
-    _inherit = ["online.sync.protected"]
+    _inherit = ["online.sync.protected", "online.sync.dialog"]
     _description = "Reactivate Bank Synchronization"
     # The company is fixed at creation (one of the user's); the code's state is the wizard's own.
     _user_creatable = {"account.group_account_manager": {"company_id", "phone"}}
@@ -56,16 +56,6 @@ class OnlineSyncReactivate(models.TransientModel):
         """The reactivation dialog for ``company``, one of the companies the user selected."""
         check_company_allowed(self.env, company.ids)
         return self.create({"company_id": company.id})._reopen()
-
-    def _reopen(self):
-        return {
-            "type": "ir.actions.act_window",
-            "res_model": self._name,
-            "res_id": self.id,
-            "view_mode": "form",
-            "target": "new",
-            "name": _("Reactivate Bank Synchronization"),
-        }
 
     def _check_allowed(self):
         """Refuse the attempt unless it may be checked; hold the company's row until the transaction ends.
