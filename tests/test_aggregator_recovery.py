@@ -14,7 +14,7 @@ from odoo.tests import HttpCase, tagged
 from fakes.ponto import FakePonto
 from fakes.saltedge import FakeSaltEdge
 from fakes.yodlee import FakeYodlee
-from online_sync_case import TEST_PHONE
+from online_sync_case import TEST_PHONE, choose_bank
 from test_aggregators import AggregatorFlow
 
 STILL_ACTIVE = "may still be active"
@@ -137,11 +137,9 @@ class TestSaltEdgeRecovery(RecoveryFlow, HttpCase):
         self.assertReconnectKeepsEverything(link)
 
     def test_cancelling_a_first_connection_is_not_a_withdrawn_consent(self):
-        wizard = self.env["online.link.connect"].create({"provider": self.fake.provider_code, "phone": TEST_PHONE})
+        wizard = self.env["online.link.connect"].create({"phone": TEST_PHONE})
         wizard.action_search()
-        wizard.institution_id = self.env["online.institution"].search([
-            ("provider", "=", self.fake.provider_code), ("identifier", "=", self.fake.institution_id),
-        ])
+        choose_bank(wizard, self.fake.institution_id, self.fake.provider_code)
         action = wizard.action_connect()
         self.fake.cancel_next_consent()
         response = self.callback(self.fake.consent(action["url"]))

@@ -16,7 +16,7 @@ from fakes.plaid import FakePlaidHostedLink
 from fakes.ponto import FakePonto
 from fakes.saltedge import FakeSaltEdge
 from fakes.yodlee import FakeYodlee
-from online_sync_case import TEST_PHONE, run_queued_imports
+from online_sync_case import TEST_PHONE, choose_bank, run_queued_imports
 from resilience_flow import EnableBankingResilience, GoCardlessResilience
 
 FIRST_SYNC = date.today() - timedelta(days=120)
@@ -67,11 +67,9 @@ class AggregatorFlow:
             self.go_through_consent(action)
 
     def connect(self):
-        wizard = self.env["online.link.connect"].create({"provider": self.fake.provider_code, "phone": TEST_PHONE})
+        wizard = self.env["online.link.connect"].create({"phone": TEST_PHONE})
         wizard.action_search()
-        wizard.institution_id = self.env["online.institution"].search([
-            ("provider", "=", self.fake.provider_code), ("identifier", "=", self.fake.institution_id),
-        ])
+        choose_bank(wizard, self.fake.institution_id, self.fake.provider_code)
         self.assertTrue(wizard.institution_id, "the aggregator's bank list is cached for the picker")
         action = wizard.action_connect()
         if action.get("type") == "ir.actions.act_url":
@@ -167,11 +165,9 @@ class AggregatorFlow:
 
     def test_callback_refuses_a_forged_foreign_or_replayed_state(self):
         self.assertEqual(self.callback({"state": "forged", "code": "x"}).status_code, 403)
-        wizard = self.env["online.link.connect"].create({"provider": self.fake.provider_code, "phone": TEST_PHONE})
+        wizard = self.env["online.link.connect"].create({"phone": TEST_PHONE})
         wizard.action_search()
-        wizard.institution_id = self.env["online.institution"].search([
-            ("provider", "=", self.fake.provider_code), ("identifier", "=", self.fake.institution_id),
-        ])
+        choose_bank(wizard, self.fake.institution_id, self.fake.provider_code)
         params = self.fake.consent(wizard.action_connect()["url"])
         new_test_user(self.env, "other_manager", groups="account.group_account_manager,base.group_user")
         self.authenticate("other_manager", "other_manager")

@@ -43,7 +43,7 @@ class TestCompanyOverRpc(RpcCase):
 
     def test_the_wizard_lines_do_not_reveal_another_company_accounts(self):
         self.login(self.manager)
-        wizard_id = self.call_kw("online.link.connect", "create", {"provider": "sandbox"})
+        wizard_id = self.call_kw("online.link.connect", "create", {})
         theirs = self.their_link.account_ids[0]
         self.assertRefused("AccessError", "online.link.connect", "write", [wizard_id], {
             "account_line_ids": [Command.create({"online_account_id": theirs.id})],

@@ -59,9 +59,10 @@ class TestNeutralizedCopy(OnlineSyncCase):
 
         with self.assertRaisesRegex(UserError, "neutralized copy"):
             self.plaid_link.action_reconnect()
-        wizard = self.env["online.link.connect"].create({"provider": "plaid", "search_text": "bank"})
-        with self.assertRaisesRegex(UserError, "neutralized copy"):
-            wizard.action_search()
+        wizard = self.env["online.link.connect"].create({"search_text": "bank"})
+        wizard.action_search()
+        self.assertIn("Plaid: This database is a neutralized copy", wizard.search_message,
+                      "the bank search says why Plaid is not asked; the sandbox still answers")
         self.env["online.link"]._cron_fetch_online_transactions()
 
         self.plaid_link.action_disconnect()

@@ -12,7 +12,7 @@ from decimal import Decimal
 import pytest
 import requests
 from fakes.plaid import CLIENT_ID, SECRET, FakePlaid
-from online_sync_case import TEST_PHONE, click
+from online_sync_case import TEST_PHONE, choose_bank, click
 
 from odoo.exceptions import UserError
 from odoo.tests import HttpCase, new_test_user, tagged
@@ -175,11 +175,9 @@ class PlaidFlowCase(HttpCase):
         return self.env["online.link"].browse(result["action"]["res_id"])
 
     def start_wizard(self):
-        wizard = self.env["online.link.connect"].create({"provider": "plaid", "phone": TEST_PHONE})
+        wizard = self.env["online.link.connect"].create({"phone": TEST_PHONE})
         wizard.action_search()
-        wizard.institution_id = self.env["online.institution"].search([
-            ("provider", "=", "plaid"), ("identifier", "=", self.fake.institution_id),
-        ])
+        choose_bank(wizard, self.fake.institution_id, "plaid")
         self.assertTrue(wizard.institution_id, "the bank list comes from Plaid")
         return wizard
 

@@ -1,6 +1,11 @@
-from odoo import api, fields, models
+from odoo import _, api, fields, models
 
-from ..providers import provider_selection
+from ..providers import ProviderError, provider_selection
+
+#: Labels of the kinds of accounts an aggregator may say a bank offers.
+ACCOUNT_TYPES = {"business": "Business", "personal": "Personal"}
+#: Most banks a search shows.
+SEARCH_LIMIT = 80
 
 
 class OnlineInstitution(models.Model):
@@ -22,6 +27,9 @@ class OnlineInstitution(models.Model):
     beta = fields.Boolean(help="Not fully supported by the provider yet: problems may arise.")
     max_history_days = fields.Integer(string="History Limit (days)", help="0 when the bank states no limit.")
     unattended_refresh = fields.Boolean(string="Allows Automatic Refresh", default=True)
+    account_types = fields.Char(
+        help="The kinds of accounts the aggregator connects at this bank (Business, Personal), when it tells.",
+    )
 
     _sql_constraints = [
         ("provider_identifier_unique", "unique(provider, identifier)", "This institution is already known."),
@@ -34,9 +42,52 @@ class OnlineInstitution(models.Model):
             institution.display_name = f"{institution.name}{suffix}" + (" [beta]" if institution.beta else "")
 
     @api.model
-    def _refresh_from_provider(self, provider_code, country=None, text=None):
+    def _search_providers(self, company):
+        """The sandbox and the aggregators whose application credentials ``company`` has entered."""
+        configs = self.env["online.provider.config"].sudo().search([
+            ("company_id", "=", company.id), ("client_id", "!=", False),
+        ])
+        return ["sandbox", *configs.mapped("provider")]
+
+    @api.model
+    def _search_cached(self, providers, country=None, text=None):
+        """The known institutions of ``providers`` matching ``text``, in ``country`` (the sandbox's in any)."""
+        domain = [("provider", "in", providers)]
+        if text:
+            domain.append(("name", "ilike", text))
+        if country:
+            domain += ["|", ("provider", "=", "sandbox"), ("country_code", "=", country.upper())]
+        return self.search(domain, limit=SEARCH_LIMIT)
+
+    @api.model
+    def _search_everywhere(self, company, country=None, text=None, ask_all=False):
+        """Search the banks of ``company``'s aggregators; return them and the aggregators' refusals.
+
+        An aggregator without any known bank matching the search is asked for
+        its list (``ask_all``: every aggregator is), and the answers are cached.
+        """
+        providers = self._search_providers(company)
+        found = self._search_cached(providers, country, text)
+        to_ask = providers if ask_all else [code for code in providers if code not in set(found.mapped("provider"))]
+        errors = []
+        for code in to_ask:
+            try:
+                # The sandbox's demo banks are offered in every country.
+                self._refresh_from_provider(code, country=None if code == "sandbox" else country, text=text,
+                                            company=company)
+            except ProviderError as error:
+                links = self.env["online.link"]
+                secrets = links._known_secrets(links._provider_for(code, company))
+                errors.append(_("%(aggregator)s: %(error)s", aggregator=dict(provider_selection())[code],
+                                error=links._scrub(error.message, secrets)))
+        if to_ask:
+            found = self._search_cached(providers, country, text)
+        return found, errors
+
+    @api.model
+    def _refresh_from_provider(self, provider_code, country=None, text=None, company=None):
         """Store the provider's institutions matching ``country`` and ``text``; return them."""
-        provider = self.env["online.link"]._provider_for(provider_code, self.env.company)
+        provider = self.env["online.link"]._provider_for(provider_code, company or self.env.company)
         institutions = provider.search_institutions(country=country, text=text)
         known = {inst.identifier: inst for inst in self.sudo().search([
             ("provider", "=", provider_code), ("identifier", "in", [i.id for i in institutions]),
@@ -51,6 +102,8 @@ class OnlineInstitution(models.Model):
                 "beta": institution.beta,
                 "max_history_days": institution.max_history_days or 0,
                 "unattended_refresh": institution.unattended_refresh,
+                "account_types": ", ".join(ACCOUNT_TYPES[kind] for kind in institution.account_types
+                                           if kind in ACCOUNT_TYPES) or False,
             }
             if institution.id in known:
                 known[institution.id].write(vals)
