@@ -24,6 +24,7 @@
     ],
     "assets": {
         "web.assets_backend": ["account_online_synchronization/static/src/**/*"],
+        "web.assets_tests": ["account_online_synchronization/static/tests/tours/**/*"],
     },
     "post_init_hook": "post_init_hook",
     "installable": True,

@@ -3,7 +3,7 @@ from decimal import Decimal
 
 from freezegun import freeze_time
 
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError
 from odoo.tests import Form, new_test_user, tagged
 
 from online_sync_case import TEST_PHONE, OnlineSyncCase, bank_posted_ids, choose_bank
@@ -142,7 +142,7 @@ class TestConnect(OnlineSyncCase):
                          "looking a bank up again updates the cache, it does not duplicate it")
 
     def results(self, form):
-        return form.save().result_ids.institution_id
+        return form.save().result_ids
 
     def test_search_covers_every_configured_aggregator_and_a_bank_served_by_several_is_listed_once(self):
         Institution = self.env["online.institution"]
@@ -156,10 +156,11 @@ class TestConnect(OnlineSyncCase):
         wizard.search_text = "harbour"
         wizard = wizard.save()
         self.assertEqual(len(wizard.result_ids), 1, "one line per bank")
-        line = wizard.result_ids
+        line = wizard.result_ids.with_context(online_link_connect_id=wizard.id)
         self.assertEqual((line.provider, line.other_providers), ("yodlee", "Plaid"),
                          "the aggregator where the bank is not beta comes first; the other one is offered")
         line.action_switch_provider()
+        line = wizard.result_ids
         self.assertEqual((line.provider, line.other_providers, line.support), ("plaid", "Yodlee", "beta"))
         self.assertFalse(wizard.search_message)
 
@@ -170,7 +171,8 @@ class TestConnect(OnlineSyncCase):
         self.assertEqual((action["res_model"], action["context"]["default_journal_id"]),
                          ("online.link.connect", journal.id))
         wizard = self.env["online.link.connect"].with_context(action["context"]).create({"phone": TEST_PHONE})
-        wizard.result_ids.filtered(lambda line: line.institution_id.identifier == "sandbox_bank").action_choose()
+        bank = wizard.result_ids.filtered(lambda institution: institution.identifier == "sandbox_bank")
+        bank.with_context(online_link_connect_id=wizard.id).action_connect_bank()
         currency = journal.currency_id or self.company.currency_id
         chosen = wizard.account_line_ids.filtered(lambda line: line.action == "existing")
         self.assertEqual((chosen.journal_id, chosen.currency_id), (journal, currency),
@@ -185,6 +187,14 @@ class TestConnect(OnlineSyncCase):
         self.assertEqual(self.env["res.company"].setting_init_bank_account_action()["res_model"],
                          "online.link.connect")
         self.assertEqual(wizard.action_setup_manually()["res_model"], "account.setup.bank.manual.config")
+
+    def test_the_bank_list_of_another_user_cannot_be_used(self):
+        wizard = self.env["online.link.connect"].create({"phone": TEST_PHONE})
+        other = new_test_user(self.env, "other_connect_manager", groups="account.group_account_manager")
+        bank = wizard.result_ids[:1].with_user(other).with_context(online_link_connect_id=wizard.id)
+        with self.assertRaises(AccessError):
+            bank.action_connect_bank()
+        self.assertFalse(wizard.link_id)
 
     def test_an_accountant_is_not_offered_to_connect(self):
         accountant = new_test_user(self.env, "accountant_connect", groups="account.group_account_user")

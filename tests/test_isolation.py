@@ -69,7 +69,7 @@ class TestCompanyInCode(OnlineSyncCase):
         cls.manager = new_test_user(cls.env, "iso_manager", groups="account.group_account_manager")
         cls.other_manager = new_test_user(cls.env, "iso_other", groups="account.group_account_manager",
                                           company_id=cls.other.id, company_ids=[Command.set(cls.other.ids)])
-        cls.env["online.link.connect"]._load_institutions("sandbox")
+        cls.env["online.institution"]._refresh_from_provider("sandbox")
         cls.institution = cls.env["online.institution"].search([("identifier", "=", "sandbox_bank")])
 
     def test_consent_start_refuses_a_foreign_company_and_returns_no_superuser_record(self):

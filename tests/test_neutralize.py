@@ -31,6 +31,7 @@ class TestNeutralizedCopy(OnlineSyncCase):
 
     def test_neutralize_disconnects_and_forgets_every_secret(self):
         sandbox_link = self.connect()
+        self.fake.requests.clear()  # opening the bank search listed Plaid's banks
         self.env["online.link.consent"].sudo().create({
             "state_token_hash": "0" * 64, "user_id": self.env.uid, "company_id": self.company.id,
             "provider": "plaid", "mode": "new", "pending_encrypted": self.plaid_link._encrypt({"verifier": "v"}),

@@ -150,10 +150,6 @@ class TestProtectedFields(RpcCase):
         for name, value in (("link_id", self.link.id), ("step", "accounts"), ("company_id", self.company.id),
                             ("journal_id", self.journal.id)):
             self.assertRefused("AccessError", "online.link.connect", "write", [wizard_id], {name: value})
-        result = self.env["online.link.connect"].browse(wizard_id).result_ids[:1]
-        self.assertRefused("AccessError", "online.link.connect.result", "write", [result.id], {
-            "institution_id": result.institution_id.id,
-        })
         self.assertRefused("AccessError", "online.link.connect.account", "create", {
             "wizard_id": wizard_id, "online_account_id": self.account.id,
         })

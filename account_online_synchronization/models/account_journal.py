@@ -5,7 +5,7 @@ from odoo import Command, _, api, fields, models
 
 from .online_sync_protected import check_writable
 
-#: Set by linking an online account (Connect a Bank, Fetch Accounts), never directly.
+#: Set by linking an online account (Add a Bank Account, Fetch Accounts), never directly.
 ONLINE_FIELDS = {"online_account_id", "online_link_id", "online_link_state", "online_last_refresh"}
 
 

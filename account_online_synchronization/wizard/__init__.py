@@ -1,3 +1,2 @@
 from . import online_link_connect
 from . import online_sync_reactivate
-from . import online_link_connect_result

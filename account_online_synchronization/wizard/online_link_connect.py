@@ -5,7 +5,6 @@ from odoo.exceptions import UserError
 from odoo.tools import SQL
 
 from ..models.online_sync_protected import check_company_allowed
-from ..providers import ProviderError, provider_selection
 
 
 class OnlineLinkConnect(models.TransientModel):
@@ -35,7 +34,9 @@ class OnlineLinkConnect(models.TransientModel):
     country_id = fields.Many2one("res.country", string="Country", default=lambda self: self.env.company.country_id)
     search_text = fields.Char(string="Search")
     search_message = fields.Text(readonly=True)
-    result_ids = fields.One2many("online.link.connect.result", "wizard_id", string="Banks")
+    result_ids = fields.Many2many(
+        "online.institution", "online_link_connect_result_rel", "wizard_id", "institution_id", string="Banks",
+    )
     institution_id = fields.Many2one("online.institution", string="Bank")
     provider = fields.Selection(related="institution_id.provider", string="Aggregator")
     phone_required = fields.Boolean(compute="_compute_phone_required")
@@ -71,24 +72,18 @@ class OnlineLinkConnect(models.TransientModel):
     def _search_values(self, company, country=None, text=None, ask_all=False):
         """The wizard's list of banks found for ``country`` and ``text``: one line per bank.
 
-        A bank served by several aggregators is listed once, through the first
-        of them (the others are offered as a switch on its line).
+        A bank served by several aggregators is listed once, through one of them
+        (where it is not beta); the others are offered as a switch on its line.
         """
         institutions, errors = self.env["online.institution"]._search_everywhere(
             company, country, (text or "").strip(), ask_all=ask_all,
         )
         banks = {}
         for institution in institutions.sorted(lambda inst: (inst.beta, inst.name.casefold())):
-            banks.setdefault((institution.name.strip().casefold(), institution.country_code), []).append(institution)
+            banks.setdefault(institution._bank_key(), institution)
         return {
             "search_message": "\n".join(errors) or False,
-            "result_ids": [Command.clear()] + [
-                Command.create({
-                    "institution_id": same[0].id,
-                    "other_institution_ids": [Command.set([institution.id for institution in same[1:]])],
-                })
-                for same in sorted(banks.values(), key=lambda same: same[0].name.casefold())
-            ],
+            "result_ids": [Command.set([bank.id for bank in sorted(banks.values(), key=lambda i: i.name.casefold())])],
         }
 
     @api.model
@@ -125,6 +120,16 @@ class OnlineLinkConnect(models.TransientModel):
         """Ask every aggregator for the banks matching the country and the name, even those already known."""
         self.ensure_one()
         self.sudo().write(self._search_values(self.company_id, self.country_id.code, self.search_text, ask_all=True))
+        return self._reopen()
+
+    def _choose(self, institution):
+        """Connect ``institution``, picked on a line of the bank list."""
+        self.institution_id = institution
+        return self.action_connect()
+
+    def _switch(self, institution, other):
+        """Show the bank of ``institution`` through the aggregator of ``other`` instead."""
+        self.sudo().result_ids = [Command.unlink(institution.id), Command.link(other.id)]
         return self._reopen()
 
     def action_setup_manually(self):
