@@ -24,6 +24,13 @@ _logger = logging.getLogger(__name__)
 LOCK_NAMESPACE = 0x0B5C
 #: A link synchronized less than this long ago is skipped by the scheduler.
 MIN_REFRESH_INTERVAL = timedelta(hours=1)
+#: A connection's states.
+STATES = [
+    ("connected", "Connected"),
+    ("action_required", "Action Required"),
+    ("error", "Error"),
+    ("disconnected", "Disconnected"),
+]
 #: Seconds each call of a revocation may take: Disconnect's two rounds end well within a request's time limit.
 REVOKE_TIMEOUT = 10
 
@@ -59,12 +66,7 @@ class OnlineLink(models.Model):
         help="How far back the institution gives transactions; 0 when unknown.",
     )
     state = fields.Selection(
-        selection=[
-            ("connected", "Connected"),
-            ("action_required", "Action Required"),
-            ("error", "Error"),
-            ("disconnected", "Disconnected"),
-        ],
+        selection=STATES,
         default="connected", required=True, readonly=True, tracking=True, index=True,
     )
     auto_sync = fields.Boolean(
@@ -82,13 +84,7 @@ class OnlineLink(models.Model):
         help="At least one of its accounts feeds a journal. Until then nothing is synchronized.",
     )
     status = fields.Selection(
-        selection=[
-            ("connected", "Connected"),
-            ("no_account", "No Account Linked"),
-            ("action_required", "Action Required"),
-            ("error", "Error"),
-            ("disconnected", "Disconnected"),
-        ],
+        selection=[STATES[0], ("no_account", "No Account Linked"), *STATES[1:]],
         compute="_compute_status", string="Status",
         help="The state of the connection; a connection with no account linked to a journal synchronizes nothing.",
     )
