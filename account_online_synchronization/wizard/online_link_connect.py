@@ -208,7 +208,6 @@ class OnlineLinkConnect(models.TransientModel):
         if self.link_id.import_state == "running":
             raise UserError(_("%(status)s Link the accounts once it ends.", status=self.link_id.import_status))
         self.sudo().confirmed = True
-        first_link = not self.link_id.accounts_linked
         linked = self.env["online.account"]
         for line in self.account_line_ids.filtered(
                 lambda line: line.action != "skip" and not line.online_account_id.journal_ids):
@@ -219,9 +218,6 @@ class OnlineLinkConnect(models.TransientModel):
             )
             linked |= line.online_account_id
         if linked:
-            if first_link:
-                # Automatic synchronization starts with the first account linked to a journal.
-                self.link_id.sudo().auto_sync = self.link_id.institution_unattended_refresh
             self.link_id._queue_import(linked)
 
 
