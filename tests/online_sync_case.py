@@ -46,10 +46,10 @@ def click(env, button):
     return {"params": summaries[-1]} if summaries else result
 
 
-def choose_bank(wizard, identifier):
-    """Pick the institution ``identifier`` in the connect wizard, as a user does in its Bank field."""
+def choose_bank(wizard, identifier, provider="sandbox"):
+    """Pick the institution ``identifier`` of ``provider`` in the connect wizard, as a user does in its list."""
     wizard.institution_id = wizard.env["online.institution"].search([
-        ("provider", "=", wizard.provider), ("identifier", "=", identifier),
+        ("provider", "=", provider), ("identifier", "=", identifier),
     ])
     return wizard
 

@@ -16,7 +16,7 @@ from fakes.plaid import FakePlaidHostedLink
 from fakes.ponto import FakePonto
 from fakes.saltedge import FakeSaltEdge
 from fakes.yodlee import FakeYodlee
-from online_sync_case import TEST_PHONE, run_queued_imports
+from online_sync_case import TEST_PHONE, choose_bank, run_queued_imports
 from resilience_flow import EnableBankingResilience, GoCardlessResilience
 
 FIRST_SYNC = date.today() - timedelta(days=120)
@@ -68,11 +68,10 @@ class AggregatorSteps:
 
     def start_consent(self):
         """Pick the fake's bank in the connect wizard and click Connect; return the action."""
-        wizard = self.env["online.link.connect"].create({"provider": self.fake.provider_code, "phone": TEST_PHONE})
+        # All countries: the fake's banks are in several.
+        wizard = self.env["online.link.connect"].create({"phone": TEST_PHONE, "country_id": False})
         wizard.action_search()
-        wizard.institution_id = self.env["online.institution"].search([
-            ("provider", "=", self.fake.provider_code), ("identifier", "=", self.fake.institution_id),
-        ])
+        choose_bank(wizard, self.fake.institution_id, self.fake.provider_code)
         self.assertTrue(wizard.institution_id, "the aggregator's bank list is cached for the picker")
         return wizard.action_connect()
 

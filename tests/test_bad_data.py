@@ -43,9 +43,9 @@ class TestBadBankData(TransactionCase):
         self.addCleanup(self.fake.stop)
         config = dict(self.fake.provider_config(), timeout=0.5, retries=0, backoff=0.01)
         self.patch(type(self.env["online.provider.config"]), "_get_for", lambda _self, _code, _company: dict(config))
-        wizard = self.env["online.link.connect"].create({"provider": "ponto", "phone": TEST_PHONE})
-        wizard.action_search()
-        choose_bank(wizard, self.fake.institution_id).action_connect()
+        self.env["online.institution"]._refresh_from_provider("ponto")
+        wizard = self.env["online.link.connect"].create({"phone": TEST_PHONE})
+        choose_bank(wizard, self.fake.institution_id, "ponto").action_connect()
         self.link = wizard.link_id
         self.account = self.link.account_ids.filtered(lambda a: a.provider_account_id == EUR_ACCOUNT)
         self.account._link_to_journal(None, date.today() - timedelta(days=30))

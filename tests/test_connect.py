@@ -3,8 +3,8 @@ from decimal import Decimal
 
 from freezegun import freeze_time
 
-from odoo.exceptions import UserError
-from odoo.tests import tagged
+from odoo.exceptions import AccessError, UserError
+from odoo.tests import Form, new_test_user, tagged
 
 from online_sync_case import TEST_PHONE, OnlineSyncCase, bank_posted_ids, choose_bank
 
@@ -126,14 +126,106 @@ class TestConnect(OnlineSyncCase):
         self.assertEqual(again["tag"], "display_notification", "nothing left to link the second time")
 
     def test_bank_list_is_cached_and_searchable(self):
-        wizard = self.env["online.link.connect"].create({"phone": TEST_PHONE})
+        wizard = Form(self.env["online.link.connect"])
         institutions = self.env["online.institution"].search([("provider", "=", "sandbox")])
         self.assertIn("Sandbox Bank (3 months of history)", institutions.mapped("name"))
         short = institutions.filtered(lambda i: i.identifier == "sandbox_short")
         self.assertEqual((short.country_code, short.max_history_days), ("FR", 90))
         self.assertTrue(institutions.filtered(lambda i: i.identifier == "sandbox_neobank").beta)
-        wizard.write({"country_id": self.env.ref("base.de").id, "search_text": "neo"})
-        wizard.action_search()
-        self.assertEqual(wizard.institution_id.identifier, "sandbox_neobank")
+        self.assertEqual(set(self.results(wizard).mapped("identifier")), set(institutions.mapped("identifier")),
+                         "the sandbox banks are offered whatever the company's country")
+        wizard.country_id = self.env.ref("base.de")
+        wizard.search_text = "neo"
+        self.assertEqual(self.results(wizard).mapped("identifier"), ["sandbox_neobank"])
+        wizard.save().action_search()
         self.assertEqual(self.env["online.institution"].search_count([("provider", "=", "sandbox")]), len(institutions),
                          "looking a bank up again updates the cache, it does not duplicate it")
+
+    def results(self, form):
+        return form.save().result_ids
+
+    def test_search_covers_every_configured_aggregator_and_a_bank_served_by_several_is_listed_once(self):
+        Institution = self.env["online.institution"]
+        for code in ("plaid", "yodlee", "gocardless"):
+            Institution.create({"provider": code, "identifier": f"{code}-1", "name": "Harbour Bank",
+                                "country_code": "US", "beta": code == "plaid"})
+        for code in ("plaid", "yodlee"):  # GoCardless has no credentials for this company: not searched
+            self.env["online.provider.config"].create({"provider": code, "client_id": "id"})
+        wizard = Form(self.env["online.link.connect"])
+        wizard.country_id = self.env.ref("base.us")
+        wizard.search_text = "harbour"
+        wizard = wizard.save()
+        self.assertEqual(len(wizard.result_ids), 1, "one line per bank")
+        line = wizard.result_ids.with_context(online_link_connect_id=wizard.id)
+        self.assertEqual((line.provider, line.other_providers), ("yodlee", "Plaid"),
+                         "the aggregator where the bank is not beta comes first; the other one is offered")
+        line.action_switch_provider()
+        line = wizard.result_ids
+        self.assertEqual((line.provider, line.other_providers, line.support), ("plaid", "Yodlee", "beta"))
+        self.assertFalse(wizard.search_message)
+
+    def test_a_bank_journal_is_connected_from_its_card(self):
+        journal = self.env["account.journal"].create({"name": "Main Bank", "type": "bank", "code": "MAIN"})
+        self.assertTrue(journal.online_can_connect)
+        action = journal.action_connect_bank()
+        self.assertEqual((action["res_model"], action["context"]["default_journal_id"]),
+                         ("online.link.connect", journal.id))
+        wizard = self.env["online.link.connect"].with_context(action["context"]).create({"phone": TEST_PHONE})
+        bank = wizard.result_ids.filtered(lambda institution: institution.identifier == "sandbox_bank")
+        bank.with_context(online_link_connect_id=wizard.id).action_connect_bank()
+        currency = journal.currency_id or self.company.currency_id
+        chosen = wizard.account_line_ids.filtered(lambda line: line.action == "existing")
+        self.assertEqual((chosen.journal_id, chosen.currency_id), (journal, currency),
+                         "the journal gets the bank's account in its currency")
+        self.assertEqual(set((wizard.account_line_ids - chosen).mapped("action")), {"skip"})
+        wizard.first_sync_date = date.today() - timedelta(days=10)
+        wizard.action_confirm()
+        self.run_queued_imports()
+        self.assertEqual(journal.online_account_id, chosen.online_account_id)
+        self.assertFalse(journal.online_can_connect)
+        # Odoo's Add a Bank Account (menu, setup steps, Bank Setup) is this dialog; the manual setup is kept.
+        self.assertEqual(self.env["res.company"].setting_init_bank_account_action()["res_model"],
+                         "online.link.connect")
+        self.assertEqual(wizard.action_setup_manually()["res_model"], "account.setup.bank.manual.config")
+
+    def test_the_bank_list_of_another_user_cannot_be_used(self):
+        wizard = self.env["online.link.connect"].create({"phone": TEST_PHONE})
+        other = new_test_user(self.env, "other_connect_manager", groups="account.group_account_manager")
+        bank = wizard.result_ids[:1].with_user(other).with_context(online_link_connect_id=wizard.id)
+        with self.assertRaises(AccessError):
+            bank.action_connect_bank()
+        self.assertFalse(wizard.link_id)
+
+    def test_an_accountant_is_not_offered_to_connect(self):
+        accountant = new_test_user(self.env, "accountant_connect", groups="account.group_account_user")
+        journal = self.env["account.journal"].create({"name": "Main Bank", "type": "bank", "code": "MAIN"})
+        self.assertFalse(journal.with_user(accountant).online_can_connect)
+        with self.assertRaisesRegex(UserError, "Only accounting administrators"):
+            journal.with_user(accountant).action_connect_bank()
+
+    def test_an_abandoned_connection_synchronizes_nothing_until_finished_or_removed(self):
+        wizard = self.env["online.link.connect"].create({"phone": TEST_PHONE})
+        choose_bank(wizard, "sandbox_bank").action_connect()
+        link = wizard.link_id  # the user closes the dialog here
+        self.assertEqual((link.state, link.status, link.auto_sync), ("connected", "no_account", False))
+        self.assertNotIn(link, self.env["online.link"].search([("state", "=", "connected"), ("accounts_linked", "=", True)]))
+        link.auto_sync = True
+        self.env["online.link"]._cron_fetch_online_transactions()
+        self.assertFalse(link.last_attempt, "the scheduler leaves it alone")
+        # Finish it: Link Accounts offers every account.
+        finish = self.env["online.link.connect"].browse(link.action_fetch_accounts()["res_id"])
+        self.assertEqual(len(finish.account_line_ids), len(link.account_ids))
+        finish.account_line_ids[1:].action = "skip"
+        finish.first_sync_date = date.today() - timedelta(days=10)
+        finish.action_confirm()
+        self.assertEqual((link.status, link.auto_sync), ("connected", True))
+        with self.assertRaisesRegex(UserError, "disconnect it instead"):
+            link.action_remove()
+
+        other = self.env["online.link.connect"].create({})
+        choose_bank(other, "sandbox_short").action_connect()
+        abandoned = other.link_id
+        action = abandoned.action_remove()
+        self.assertEqual(action["res_model"], "online.link")
+        self.assertFalse(abandoned.exists())
+        self.assertFalse(self.env["online.account"].search([("link_id", "=", abandoned.id)]))

@@ -43,7 +43,7 @@ class TestCompanyOverRpc(RpcCase):
 
     def test_the_wizard_lines_do_not_reveal_another_company_accounts(self):
         self.login(self.manager)
-        wizard_id = self.call_kw("online.link.connect", "create", {"provider": "sandbox"})
+        wizard_id = self.call_kw("online.link.connect", "create", {})
         theirs = self.their_link.account_ids[0]
         self.assertRefused("AccessError", "online.link.connect", "write", [wizard_id], {
             "account_line_ids": [Command.create({"online_account_id": theirs.id})],
@@ -69,7 +69,7 @@ class TestCompanyInCode(OnlineSyncCase):
         cls.manager = new_test_user(cls.env, "iso_manager", groups="account.group_account_manager")
         cls.other_manager = new_test_user(cls.env, "iso_other", groups="account.group_account_manager",
                                           company_id=cls.other.id, company_ids=[Command.set(cls.other.ids)])
-        cls.env["online.link.connect"]._load_institutions("sandbox")
+        cls.env["online.institution"]._refresh_from_provider("sandbox")
         cls.institution = cls.env["online.institution"].search([("identifier", "=", "sandbox_bank")])
 
     def test_consent_start_refuses_a_foreign_company_and_returns_no_superuser_record(self):

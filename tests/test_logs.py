@@ -20,9 +20,9 @@ class TestAggregatorTextInLogs(TransactionCase):
         self.addCleanup(fake.stop)
         config = dict(fake.provider_config(), timeout=0.5, retries=0, backoff=0.01)
         self.patch(type(self.env["online.provider.config"]), "_get_for", lambda _self, _code, _company: dict(config))
-        wizard = self.env["online.link.connect"].create({"provider": "ponto", "phone": TEST_PHONE})
-        wizard.action_search()
-        choose_bank(wizard, fake.institution_id).action_connect()
+        self.env["online.institution"]._refresh_from_provider("ponto")
+        wizard = self.env["online.link.connect"].create({"phone": TEST_PHONE})
+        choose_bank(wizard, fake.institution_id, "ponto").action_connect()
         link = wizard.link_id
         link.account_ids[0]._link_to_journal(None, date.today() - timedelta(days=10))
         fake.fail_next(400, path=r"/accounts/[^/]+/transactions$", headers={"ibanity-request-id": "req\r\nCRITICAL x"},

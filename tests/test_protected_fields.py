@@ -146,8 +146,9 @@ class TestProtectedFields(RpcCase):
 
     def test_wizard_fields(self):
         self.login(self.manager)
-        wizard_id = self.call_kw("online.link.connect", "create", {"provider": "sandbox"})
-        for name, value in (("link_id", self.link.id), ("step", "accounts"), ("company_id", self.company.id)):
+        wizard_id = self.call_kw("online.link.connect", "create", {})
+        for name, value in (("link_id", self.link.id), ("step", "accounts"), ("company_id", self.company.id),
+                            ("journal_id", self.journal.id)):
             self.assertRefused("AccessError", "online.link.connect", "write", [wizard_id], {name: value})
         self.assertRefused("AccessError", "online.link.connect.account", "create", {
             "wizard_id": wizard_id, "online_account_id": self.account.id,

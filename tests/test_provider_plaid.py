@@ -12,10 +12,10 @@ from decimal import Decimal
 import pytest
 import requests
 from fakes.plaid import CLIENT_ID, SECRET, FakePlaid
-from online_sync_case import TEST_PHONE, click
+from online_sync_case import TEST_PHONE, choose_bank, click
 
 from odoo.exceptions import UserError
-from odoo.tests import HttpCase, new_test_user, tagged
+from odoo.tests import Form, HttpCase, new_test_user, tagged
 from odoo.tools import SQL
 
 from odoo.addons.account_online_synchronization.controllers.plaid import PLAID_LINK_SUCCESS_PATH
@@ -177,11 +177,9 @@ class PlaidFlowCase(HttpCase):
         return self.env["online.link"].browse(result["action"]["res_id"])
 
     def start_wizard(self):
-        wizard = self.env["online.link.connect"].create({"provider": "plaid", "phone": TEST_PHONE})
+        wizard = self.env["online.link.connect"].create({"phone": TEST_PHONE})
         wizard.action_search()
-        wizard.institution_id = self.env["online.institution"].search([
-            ("provider", "=", "plaid"), ("identifier", "=", self.fake.institution_id),
-        ])
+        choose_bank(wizard, self.fake.institution_id, "plaid")
         self.assertTrue(wizard.institution_id, "the bank list comes from Plaid")
         return wizard
 
@@ -254,6 +252,25 @@ class TestPlaidLink(PlaidFlowCase):
         self.assertEqual({a: len(self.imported(a)) for a in link.account_ids}, counts)
         self.assertEqual(last_body(self.fake, "/transactions/sync").get("cursor"),
                          json.loads(link.account_ids[-1]._resume_cursor())["cursor"])
+
+    def test_the_bank_search_lists_plaid_banks_and_asks_plaid_for_a_name_it_does_not_know(self):
+        wizard = Form(self.env["online.link.connect"])
+        wizard.country_id = self.env.ref("base.us")
+        listed = wizard.save().result_ids
+        self.assertIn(("First Platypus Bank", "plaid"), [(bank.name, bank.provider) for bank in listed],
+                      "with Plaid set up for the United States, its banks are listed at once")
+        self.assertIn("sandbox", listed.mapped("provider"), "and the sandbox's")
+        self.env["online.institution"].search([("provider", "=", "plaid"), ("name", "ilike", "gingham")]).unlink()
+        self.fake.requests.clear()
+        wizard.search_text = "gingham"
+        found = wizard.save().result_ids
+        self.assertEqual([(bank.name, bank.provider) for bank in found], [("First Gingham Credit Union", "plaid")])
+        self.assertEqual([request.path for request in self.fake.requests], ["/institutions/search"],
+                         "a name not in the cache is looked up at Plaid")
+        wizard.search_text = "platypus"
+        self.fake.requests.clear()
+        self.assertEqual(len(wizard.save().result_ids), 2)
+        self.assertFalse(self.fake.requests, "known banks come from the cache")
 
     def test_pending_posted_modified_and_removed(self):
         link = self.connect()

@@ -5,7 +5,7 @@ from odoo import Command, _, api, fields, models
 
 from .online_sync_protected import check_writable
 
-#: Set by linking an online account (Connect a Bank, Fetch Accounts), never directly.
+#: Set by linking an online account (Add a Bank Account, Fetch Accounts), never directly.
 ONLINE_FIELDS = {"online_account_id", "online_link_id", "online_link_state", "online_last_refresh"}
 
 
@@ -21,6 +21,10 @@ class AccountJournal(models.Model):
     online_last_refresh = fields.Datetime(related="online_link_id.last_refresh", string="Last Synchronization")
     online_import_status = fields.Char(related="online_link_id.import_status", string="Import Progress")
     online_status_message = fields.Char(related="online_link_id.status_message", string="Connection Status")
+    online_can_connect = fields.Boolean(
+        compute="_compute_online_can_connect",
+        help="A bank journal without a working connection, and the user may connect banks.",
+    )
     online_first_sync_date = fields.Date(
         related="online_account_id.first_sync_date", readonly=False, string="First Synchronization Date",
     )
@@ -40,6 +44,14 @@ class AccountJournal(models.Model):
         ("online_account_unique", "unique(online_account_id)",
          "An online account can feed a single journal."),
     ]
+
+    @api.depends("type", "online_link_id", "online_link_state")
+    @api.depends_context("uid")
+    def _compute_online_can_connect(self):
+        manager = self.env.user.has_group("account.group_account_manager")
+        for journal in self:
+            journal.online_can_connect = manager and journal.type == "bank" and (
+                not journal.online_link_id or journal.online_link_state == "disconnected")
 
     @api.model_create_multi
     def create(self, vals_list):
@@ -63,6 +75,11 @@ class AccountJournal(models.Model):
         link = self.online_link_id
         link._check_resynchronizable()
         return link._synchronize_or_queue(self.online_account_id)
+
+    def action_connect_bank(self):
+        """Connect this journal to its bank ("Connect" on the dashboard card and the journal form)."""
+        self.ensure_one()
+        return self.env["online.link.connect"]._action_open(self)
 
     def action_open_online_link(self):
         self.ensure_one()

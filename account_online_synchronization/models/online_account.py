@@ -468,7 +468,12 @@ class OnlineAccount(models.Model):
         if not self.currency_id.active:
             self.currency_id.active = True
         journal.check_access("write")
+        link = self.link_id
+        first_link = not link.accounts_linked
         journal.sudo().write({"online_account_id": self.id, "bank_statements_source": "online_sync"})
+        if first_link:
+            # Automatic synchronization starts with the first account linked to a journal.
+            link.sudo().auto_sync = link.institution_unattended_refresh
         self.first_sync_date = first_sync_date or self.first_sync_date or date.today() - timedelta(
             days=DEFAULT_HISTORY_DAYS)
         return journal

@@ -27,6 +27,14 @@ LOCK_NAMESPACE = 0x0B5C
 MIN_REFRESH_INTERVAL = timedelta(hours=1)
 #: Failures the scheduler retries by itself: a warning, not an error.
 RETRIED_CODES = ("rate_limited", "institution_unavailable")
+#: A connection's states.
+STATES = [
+    ("connected", "Connected"),
+    ("action_required", "Action Required"),
+    ("error", "Error"),
+    ("retrying", "Will Retry"),
+    ("disconnected", "Disconnected"),
+]
 #: Seconds each call of a revocation may take: Disconnect's two rounds end well within a request's time limit.
 REVOKE_TIMEOUT = 10
 
@@ -66,13 +74,7 @@ class OnlineLink(models.Model):
         help="How far back the institution gives transactions; 0 when unknown.",
     )
     state = fields.Selection(
-        selection=[
-            ("connected", "Connected"),
-            ("action_required", "Action Required"),
-            ("error", "Error"),
-            ("retrying", "Will Retry"),
-            ("disconnected", "Disconnected"),
-        ],
+        selection=STATES,
         default="connected", required=True, readonly=True, tracking=True, index=True,
     )
     auto_sync = fields.Boolean(
@@ -85,6 +87,15 @@ class OnlineLink(models.Model):
     consent_expiry = fields.Datetime(string="Consent Valid Until", readonly=True)
     account_ids = fields.One2many("online.account", "link_id", string="Accounts")
     account_count = fields.Integer(compute="_compute_account_count")
+    accounts_linked = fields.Boolean(
+        compute="_compute_accounts_linked", store=True, string="Accounts Linked",
+        help="At least one of its accounts feeds a journal. Until then nothing is synchronized.",
+    )
+    status = fields.Selection(
+        selection=[STATES[0], ("no_account", "No Account Linked"), *STATES[1:]],
+        compute="_compute_status", string="Status",
+        help="The state of the connection; a connection with no account linked to a journal synchronizes nothing.",
+    )
     provider_tokens_encrypted = fields.Text(groups="base.group_system", copy=False, exportable=False)
     error_code = fields.Char(readonly=True, copy=False)
     error_message = fields.Text(readonly=True, copy=False)
@@ -118,6 +129,16 @@ class OnlineLink(models.Model):
         nextcall = nextcall.sudo().active and nextcall.sudo().nextcall
         for link in self:
             link.next_refresh = nextcall if link.auto_sync and link.state != "disconnected" else False
+
+    @api.depends("account_ids.journal_ids")
+    def _compute_accounts_linked(self):
+        for link in self:
+            link.accounts_linked = bool(link.account_ids.journal_ids)
+
+    @api.depends("state", "accounts_linked")
+    def _compute_status(self):
+        for link in self:
+            link.status = "no_account" if link.state == "connected" and not link.accounts_linked else link.state
 
     @api.depends("account_ids")
     def _compute_account_count(self):
@@ -250,6 +271,28 @@ class OnlineLink(models.Model):
                 link._post_revocation_failure(error)
         return True
 
+    def action_remove(self):
+        """Delete a connection none of whose accounts was linked to a journal, withdrawing the consent."""
+        self._check_manager()
+        linked = self.filtered("accounts_linked")
+        if linked:
+            raise UserError(_(
+                "%(banks)s feeds journals: disconnect it instead, which keeps its imported statements.",
+                banks=", ".join(linked.mapped("name")),
+            ))
+        for link in self.filtered(lambda link: link.state != "disconnected" and not link.is_legacy):
+            error = link._revoke_at_provider()
+            if error:
+                # The consent may outlive the connection at the aggregator: say so where it stays visible.
+                raise UserError(_(
+                    "%(provider)s did not confirm that the consent was withdrawn: %(error)s. Try again, or "
+                    "Disconnect the connection to keep a trace of it.",
+                    provider=link._get_provider().name, error=link._scrub(error.message, link._known_secrets()),
+                ))
+        self.unlink()
+        return {"type": "ir.actions.act_window", "name": _("Connections"), "res_model": "online.link",
+                "view_mode": "list,form", "views": [(False, "list"), (False, "form")], "target": "main"}
+
     def _revoke_at_provider(self):
         """Withdraw the consent at the aggregator, once more with fresh tokens when refused; return the last error."""
         self.ensure_one()
@@ -293,6 +336,11 @@ class OnlineLink(models.Model):
         self.ensure_one()
         self._check_manager()
         return self.env["online.sync.reactivate"]._open_for(self.company_id)
+
+    @api.model
+    def action_add_bank_account(self):
+        """Connections are created by connecting a bank: the Add a Bank Account dialog."""
+        return self.env["online.link.connect"]._action_open()
 
     def action_open_accounts(self):
         self.ensure_one()
@@ -360,7 +408,8 @@ class OnlineLink(models.Model):
             "institution_identifier": institution.identifier,
             "institution_unattended_refresh": institution.unattended_refresh,
             "institution_max_history_days": institution.max_history_days,
-            "auto_sync": institution.unattended_refresh,
+            # Turned on when the first account is linked to a journal: until then there is nothing to synchronize.
+            "auto_sync": False,
         })
         link._set_tokens(tokens)
         try:
@@ -688,6 +737,7 @@ class OnlineLink(models.Model):
             ("state", "in", ("connected", "error", "retrying")),
             ("company_id.online_sync_blocked", "=", False),
             ("import_state", "=", False),  # the background import job imports it
+            ("accounts_linked", "=", True),
             "|", ("institution_unattended_refresh", "=", True), ("manual_only_notified", "=", False),
             "|", ("last_attempt", "=", False),
             ("last_attempt", "<", fields.Datetime.now() - MIN_REFRESH_INTERVAL),

@@ -113,7 +113,7 @@ class OnlineLinkConsent(models.Model):
         return {
             "type": "ir.actions.client",
             "tag": f"account_online_synchronization.{self.provider}_link",
-            "name": _("Connect a Bank"),
+            "name": _("Add a Bank Account"),
             "params": {"token": start.widget_token, "script_url": start.widget_url, "state": state_token},
         }
 

@@ -139,3 +139,14 @@ class ResCompany(models.Model):
         return self.env["online.link"].sudo().search([
             ("company_id", "=", self.id), ("state", "!=", "disconnected"),
         ])
+
+    def setting_init_bank_account_action(self):
+        """Add a Bank Account (Configuration menu, setup steps, a journal's Bank Setup): connect a bank online.
+
+        Odoo's manual setup (an account number, statements imported from files)
+        stays one click away in the dialog: Set Up Manually.
+        """
+        if self.env.context.get("online_sync_manual_setup"):
+            return super().setting_init_bank_account_action()
+        journal = self.env["account.journal"].browse(self.env.context.get("default_linked_journal_id"))
+        return self.env["online.link.connect"]._action_open(journal.exists())

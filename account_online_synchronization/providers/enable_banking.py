@@ -266,6 +266,8 @@ class EnableBankingProvider(Provider):
                 country=aspsp["country"],
                 logo_url=aspsp.get("logo") or "",
                 beta=bool(aspsp.get("beta")),
+                account_types=tuple(psu_type for psu_type in aspsp.get("psu_types") or ()
+                                    if psu_type in ("business", "personal")),
             )
             for aspsp in self._aspsps(country)
             if text in aspsp["name"].lower()

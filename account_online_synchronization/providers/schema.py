@@ -37,6 +37,8 @@ class Institution:
     max_history_days: int | None = None
     #: False when the bank refuses refreshes without the user present.
     unattended_refresh: bool = True
+    #: The kinds of accounts the aggregator offers at this bank ("business", "personal"), when it tells.
+    account_types: tuple = ()
 
 
 @dataclass(frozen=True)

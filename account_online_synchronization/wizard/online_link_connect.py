@@ -5,39 +5,40 @@ from odoo.exceptions import UserError
 from odoo.tools import SQL
 
 from ..models.online_sync_protected import check_company_allowed
-from ..providers import ProviderError, provider_selection
 
 
 class OnlineLinkConnect(models.TransientModel):
-    """Connect a bank: choose the institution, then link its accounts to journals."""
+    """Add a bank account: search the bank at every aggregator, connect it, then link its accounts to journals."""
 
     _name = "online.link.connect"
     _inherit = ["online.sync.protected", "online.sync.dialog"]
-    _description = "Connect a Bank"
+    _description = "Add a Bank Account"
     _user_creatable = {"account.group_account_manager": {
-        "company_id", "provider", "country_id", "institution_id", "search_text", "phone", "first_sync_date",
+        "company_id", "journal_id", "country_id", "institution_id", "search_text", "phone", "first_sync_date",
+        "result_ids",
     }}
     # The company is chosen once; the steps and the connection are the wizard's own doing.
     _user_writable = {"account.group_account_manager": {
-        "provider", "country_id", "institution_id", "search_text", "phone", "first_sync_date", "account_line_ids",
+        "country_id", "institution_id", "search_text", "phone", "first_sync_date", "account_line_ids", "result_ids",
     }}
 
     step = fields.Selection(
         [("institution", "Choose your bank"), ("accounts", "Link accounts")], default="institution", readonly=True,
     )
     company_id = fields.Many2one("res.company", default=lambda self: self.env.company, required=True)
-    provider = fields.Selection(
-        selection=provider_selection, default="sandbox", required=True,
+    journal_id = fields.Many2one(
+        "account.journal", string="Journal", check_company=True,
+        domain="[('type', '=', 'bank'), ('online_account_id', '=', False), ('company_id', '=', company_id)]",
+        help="The bank journal to connect: it receives the transactions of the account you link to it.",
     )
-    country_id = fields.Many2one("res.country", string="Country")
-    institution_id = fields.Many2one(
-        "online.institution", string="Bank",
-        domain="[('provider', '=', provider)] + ([('country_code', '=', country_code)] if country_code else [])",
+    country_id = fields.Many2one("res.country", string="Country", default=lambda self: self.env.company.country_id)
+    search_text = fields.Char(string="Search")
+    search_message = fields.Text(readonly=True)
+    result_ids = fields.Many2many(
+        "online.institution", "online_link_connect_result_rel", "wizard_id", "institution_id", string="Banks",
     )
-    country_code = fields.Char(related="country_id.code")
-    search_text = fields.Char(string="Bank Name")
-    institution_logo_url = fields.Char(related="institution_id.logo_url")
-    institution_beta = fields.Boolean(related="institution_id.beta")
+    institution_id = fields.Many2one("online.institution", string="Bank")
+    provider = fields.Selection(related="institution_id.provider", string="Aggregator")
     phone_required = fields.Boolean(compute="_compute_phone_required")
     phone = fields.Char(help="Secures the company's bank connections; used to reactivate them if they are blocked.")
     link_id = fields.Many2one("online.link", string="Connection", readonly=True)
@@ -57,27 +58,77 @@ class OnlineLinkConnect(models.TransientModel):
     @api.model
     def default_get(self, fields_list):
         values = super().default_get(fields_list)
-        provider = values.get("provider") or "sandbox"
-        if not self.env["online.institution"].search_count([("provider", "=", provider)], limit=1):
-            self._load_institutions(provider)
+        if "result_ids" in fields_list:
+            company = self.env["res.company"].browse(values.get("company_id")) or self.env.company
+            country = self.env["res.country"].browse(values.get("country_id"))
+            values.update(self._search_values(company, country.code))
         return values
 
+    @api.onchange("search_text", "country_id")
+    def _onchange_search(self):
+        self.update(self._search_values(self.company_id, self.country_id.code, self.search_text))
+
     @api.model
-    def _load_institutions(self, provider, country=None, text=None):
-        try:
-            return self.env["online.institution"]._refresh_from_provider(provider, country=country, text=text)
-        except ProviderError as error:
-            links = self.env["online.link"]
-            message = links._scrub(error.message, links._known_secrets(links._provider_for(provider, self.env.company)))
-            raise UserError(_("The bank list cannot be loaded: %(error)s", error=message)) from None
+    def _search_values(self, company, country=None, text=None, ask_all=False):
+        """The wizard's list of banks found for ``country`` and ``text``: one line per bank.
+
+        A bank served by several aggregators is listed once, through one of them
+        (where it is not beta); the others are offered as a switch on its line.
+        """
+        institutions, errors = self.env["online.institution"]._search_everywhere(
+            company, country, (text or "").strip(), ask_all=ask_all,
+        )
+        banks = {}
+        for institution in institutions.sorted(lambda inst: (inst.beta, inst.name.casefold())):
+            banks.setdefault(institution._bank_key(), institution)
+        return {
+            "search_message": "\n".join(errors) or False,
+            "result_ids": [Command.set([bank.id for bank in sorted(banks.values(), key=lambda i: i.name.casefold())])],
+        }
+
+    @api.model
+    def _action_open(self, journal=None):
+        """The dialog adding a bank account, connecting ``journal`` when given."""
+        self.env["online.link"]._check_manager()
+        context = {"dialog_size": "large"}
+        if journal:
+            check_company_allowed(self.env, journal.company_id.ids)
+            context.update(default_journal_id=journal.id, default_company_id=journal.company_id.id)
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": self._name,
+            "view_mode": "form",
+            "views": [(False, "form")],
+            "target": "new",
+            "name": _("Add a Bank Account"),
+            "context": context,
+        }
+
+    def _reopen(self):
+        return dict(super()._reopen(), context={"dialog_size": "large"})
 
     def action_search(self):
-        """Refresh the provider's bank list for the chosen country and name."""
+        """Ask every aggregator for the banks matching the country and the name, even those already known."""
         self.ensure_one()
-        institutions = self._load_institutions(self.provider, country=self.country_id.code, text=self.search_text)
-        if len(institutions) == 1:
-            self.institution_id = institutions
+        self.sudo().write(self._search_values(self.company_id, self.country_id.code, self.search_text, ask_all=True))
         return self._reopen()
+
+    def _choose(self, institution):
+        """Connect ``institution``, picked on a line of the bank list."""
+        self.institution_id = institution
+        return self.action_connect()
+
+    def _switch(self, institution, other):
+        """Show the bank of ``institution`` through the aggregator of ``other`` instead."""
+        self.sudo().result_ids = [Command.unlink(institution.id), Command.link(other.id)]
+        return self._reopen()
+
+    def action_setup_manually(self):
+        """Odoo's own bank account setup: type the account number, import statements by file."""
+        self.ensure_one()
+        return self.env["res.company"].with_context(
+            online_sync_manual_setup=True, default_linked_journal_id=self.journal_id.id or False,
+        ).setting_init_bank_account_action()
 
     def action_connect(self):
         """Create the connection to the chosen bank and list its accounts."""
@@ -90,7 +141,9 @@ class OnlineLinkConnect(models.TransientModel):
         check_company_allowed(self.env, company.ids)
         if self.phone_required:
             company._online_sync_set_phone(self.phone)
-        consent, redirect_url = self.env["online.link.consent"]._begin(self.provider, company, institution=institution)
+        consent, redirect_url = self.env["online.link.consent"]._begin(
+            institution.provider, company, institution=institution,
+        )
         if isinstance(redirect_url, dict):  # the aggregator's widget, opened in the web client
             return redirect_url
         if redirect_url:
@@ -101,18 +154,26 @@ class OnlineLinkConnect(models.TransientModel):
         return self._reopen()
 
     def _prepare_account_step(self, link, accounts):
+        """List ``accounts``; the journal the wizard was opened from gets the first one in its currency."""
+        journal = self.journal_id
+        currency = journal.currency_id or journal.company_id.currency_id
+        for_journal = accounts.filtered(lambda account: account.currency_id == currency)[:1] if journal else None
+        lines = []
+        for account in accounts:
+            if account == for_journal:
+                lines.append({"online_account_id": account.id, "action": "existing", "journal_id": journal.id})
+            else:
+                lines.append({"online_account_id": account.id, "action": "skip" if journal else "new"})
         self.sudo().write({
             "step": "accounts",
             "link_id": link.id,
-            "account_line_ids": [Command.clear()] + [
-                Command.create({"online_account_id": account.id}) for account in accounts
-            ],
+            "account_line_ids": [Command.clear()] + [Command.create(vals) for vals in lines],
         })
 
     @api.model
     def _open_account_step(self, link, accounts):
         """Open the wizard on its second step for ``accounts`` of an existing ``link``."""
-        wizard = self.create({"company_id": link.company_id.id, "provider": link.provider})
+        wizard = self.create({"company_id": link.company_id.id, "result_ids": []})
         wizard._prepare_account_step(link, accounts)
         return wizard._reopen()
 
