@@ -1,23 +1,16 @@
-"""The review dialogs in Chromium, as an accountant opens them from the bank journal's card (Odoo tours).
-
-A tour step logging ``online_sync_screenshot <name>`` saves the page as <name>.png in $ONLINE_SYNC_SCREENSHOTS.
-"""
-import base64
-import os
-
+"""The review dialogs in Chromium, as an accountant opens them from the bank journal's card (Odoo tours)."""
 from odoo import Command
-from odoo.tests import HttpCase, new_test_user, tagged
-from odoo.tests.common import ChromeBrowser
+from odoo.tests import new_test_user, tagged
 
 from online_sync_case import bank_posted_ids, run_queued_imports
 from test_review import FIRST_SYNC, ReviewCase
+from tour_case import TourCase
 
-SIGNAL = "online_sync_screenshot "
 DASHBOARD = "/odoo/accounting"
 
 
 @tagged("post_install", "-at_install", "online_sync")
-class TestReviewTours(ReviewCase, HttpCase):
+class TestReviewTours(TourCase, ReviewCase):
 
     @classmethod
     def setUpClass(cls):
@@ -27,27 +20,6 @@ class TestReviewTours(ReviewCase, HttpCase):
             company_id=cls.company.id, company_ids=[Command.set(cls.company.ids)])
         # Only the synchronized journal is on the dashboard: its card is the one the tours open.
         cls.env["account.journal"].search([("company_id", "=", cls.company.id)]).show_on_dashboard = False
-
-    def setUp(self):
-        super().setUp()
-        folder = os.environ.get("ONLINE_SYNC_SCREENSHOTS")
-        if folder:
-            os.makedirs(folder, exist_ok=True)
-            self.patch(ChromeBrowser, "_handle_console", self._screenshot_handler(folder))
-
-    @staticmethod
-    def _screenshot_handler(folder):
-        handle_console = ChromeBrowser._handle_console
-
-        def handler(browser, type, args=None, **kw):  # noqa: A002 - Chrome's name
-            message = str(browser._from_remoteobject(args[0])) if args else ""
-            if not message.startswith(SIGNAL):
-                return handle_console(browser, type, args, **kw)
-            path = os.path.join(folder, "".join(c for c in message[len(SIGNAL):] if c.isalnum() or c == "_") + ".png")
-            browser._websocket_send("Page.captureScreenshot", with_future=True).add_done_callback(
-                lambda done: open(path, "wb").write(base64.b64decode(done.result()["data"])))
-            return None
-        return handler
 
     def test_missing_transactions_are_found_and_imported(self):
         link, account = self.synced(volume=3, scenario="late")

@@ -1,46 +1,17 @@
-"""A failing sandbox bank in Chromium, as the accountant and the administrator see it (Odoo tours).
-
-Screenshots go to ``$ONLINE_SYNC_SCREENSHOTS`` (Odoo's screenshots folder by default).
-"""
-import base64
-import os
-import pathlib
+"""A failing sandbox bank in Chromium, as the accountant and the administrator see it (Odoo tours)."""
 from datetime import date, timedelta
-from unittest.mock import patch
 
-import odoo
 from odoo import Command
-from odoo.tests import HttpCase, new_test_user, tagged
-from odoo.tests.common import ChromeBrowser
+from odoo.tests import new_test_user, tagged
 
 from online_sync_case import OnlineSyncCase
+from tour_case import TourCase
 
-SCREENSHOT_SIGNAL = "online_sync_screenshot "
 DASHBOARD = "/odoo/accounting"
 
 
-def screenshots_dir():
-    folder = pathlib.Path(os.environ.get("ONLINE_SYNC_SCREENSHOTS")
-                          or pathlib.Path(odoo.tools.config["screenshots"]) / "online_sync")
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
-def handle_console(original):
-    """Take the screenshot a tour asks for with ``console.log("online_sync_screenshot <name>")``."""
-    def handler(browser, type, args=None, **kwargs):  # noqa: A002 - Chrome's name
-        text = args and str(browser._from_remoteobject(args[0]))
-        if type != "log" or not text or not text.startswith(SCREENSHOT_SIGNAL):
-            return original(browser, type, args=args, **kwargs)
-        path = screenshots_dir() / f"{text[len(SCREENSHOT_SIGNAL):]}.png"
-        future = browser._websocket_send("Page.captureScreenshot", with_future=True)
-        future.add_done_callback(lambda done: path.write_bytes(base64.b64decode(done.result()["data"])))
-        return None
-    return handler
-
-
 @tagged("post_install", "-at_install", "online_sync")
-class TestStatusTours(OnlineSyncCase, HttpCase):
+class TestStatusTours(TourCase, OnlineSyncCase):
 
     @classmethod
     def setUpClass(cls):
@@ -55,7 +26,6 @@ class TestStatusTours(OnlineSyncCase, HttpCase):
 
     def setUp(self):
         super().setUp()
-        self.startPatcher(patch.object(ChromeBrowser, "_handle_console", handle_console(ChromeBrowser._handle_console)))
         self.link = self.connect(volume=1, first_sync_date=date.today() - timedelta(days=5))
 
     def fail_unattended(self, scenario):

@@ -10,7 +10,7 @@ function screenshot(name) {
         {
             trigger: "body",
             run() {
-                console.log(`screenshot:${name}`);
+                console.log(`online_sync_screenshot ${name}`);
             },
         },
         {
