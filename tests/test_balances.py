@@ -14,7 +14,7 @@ from odoo.tests import HttpCase, tagged
 
 from fakes.enable_banking import FakeEnableBanking
 from fakes.ponto import FakePonto
-from online_sync_case import OnlineSyncCase, click
+from online_sync_case import TEST_PHONE, OnlineSyncCase, choose_bank, click
 from test_aggregators import FIRST_SYNC, AggregatorFlow
 
 from odoo.addons.account_online_synchronization.providers.sandbox import OPENING_BALANCE, SandboxProvider
@@ -58,6 +58,19 @@ class TestSandboxBalances(OnlineSyncCase):
         self.assertTrue(all(statements.mapped("is_valid")), "each statement starts where the previous one ended")
 
     # 1. opening balance -----------------------------------------------------------
+
+    def test_no_difference_is_told_before_the_first_import_has_run(self):
+        wizard = self.env["online.link.connect"].create({"phone": TEST_PHONE})
+        choose_bank(wizard, "sandbox_bank").action_connect()
+        for line in wizard.account_line_ids:
+            line.action = "new" if line.name == "Current Account" else "skip"
+        wizard.action_confirm()
+        account = wizard.link_id.account_ids.filtered("journal_id")
+        self.assertTrue(account.balance, "the bank's balance is known from the account list")
+        self.assertEqual(wizard.link_id.import_state, "queued", "the first import runs in the background")
+        self.assertFalse(account.journal_id.online_balance_finding, "an empty journal waiting for its import")
+        self.run_queued_imports()
+        self.assertAgreesWithBank(wizard.link_id, account)
 
     def test_the_journal_starts_where_the_bank_started_whatever_the_first_date(self):
         for days in (10, 200):

@@ -53,13 +53,16 @@ class OnlineAccount(models.Model):
         string="Explanation", help="Why the journal and the bank differ, e.g. history not imported on purpose.",
     )
 
-    @api.depends("balance", "balance_date", "journal_ids", "balance_acknowledged_difference")
+    @api.depends("balance", "balance_date", "journal_ids", "balance_acknowledged_difference", "last_sync",
+                 "link_id.import_state")
     def _compute_balance_finding(self):
         for account in self:
             currency = account.currency_id
             difference = account.balance_difference
+            # Compared once the journal holds what the bank sent: not before the first import ends.
+            imported = account.last_sync and not account.link_id.import_state
             account.balance_finding = bool(
-                account.journal_id and account.balance_date and not currency.is_zero(difference)
+                account.journal_id and imported and account.balance_date and not currency.is_zero(difference)
                 and currency.compare_amounts(difference, account.balance_acknowledged_difference)
             )
             account.balance_difference_since = account.balance_finding and account._difference_since()
