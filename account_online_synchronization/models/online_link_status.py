@@ -25,7 +25,7 @@ class OnlineLink(models.Model):
     consent_expired = fields.Boolean(compute="_compute_consent_status")
     consent_status = fields.Char(compute="_compute_consent_status", string="Consent")
     status_message = fields.Char(
-        compute="_compute_status_message", string="Status",
+        compute="_compute_status_message", string="Status Details",
         help="What the connection's problem is and who can fix it, for the user reading it.",
     )
 
