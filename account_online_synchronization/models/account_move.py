@@ -1,6 +1,6 @@
 from odoo import models
 
-#: Context key under which a bank import's new entries are numbered together.
+#: Context key under which a bank import's new entries are linked, numbered and posted together.
 BATCH_NUMBERING = "online_sync_batch_numbering"
 #: What Odoo's statement line creation writes on each new entry to link it to its line.
 LINK_VALUES = {"statement_line_id", "narration", "name"}
@@ -35,7 +35,7 @@ class AccountMove(models.Model):
         Odoo's ``write`` would run, entry by entry, the checks and the
         synchronization of a user's edit; none applies to a draft entry nothing
         else refers to yet. Posting, which follows at once for the whole batch,
-        recomputes what depends on the link and runs them.
+        recomputes what depends on the link, then checks the entries.
         """
         fields = [self._fields[name] for name in (*LINK_VALUES, "is_manually_modified")]
         with self.env.protecting(fields, self):
