@@ -188,16 +188,16 @@ def measure(env, run):
     if TRACE:
         tracemalloc.start()
     queries = env.cr.sql_log_count
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     run()
-    seconds = time.perf_counter() - start
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
     queries = env.cr.sql_log_count - queries
     trace_peak = None
     if TRACE:
         trace_peak = tracemalloc.get_traced_memory()[1] / 1024 / 1024
         tracemalloc.stop()
     env.invalidate_all()
-    return {"seconds": seconds, "queries": queries, "rss": peak_rss_mib(), "trace": trace_peak}
+    return {"seconds": seconds, "cpu": cpu, "queries": queries, "rss": peak_rss_mib(), "trace": trace_peak}
 
 
 def main(env):
@@ -210,6 +210,7 @@ def main(env):
     expected = len(bank_transactions())
     journal, run = setup(env)
     rss_before = peak_rss_mib()
+    load = os.getloadavg()[0]
     first = measure(env, run)
     lines = journal_lines(env, journal)
     if lines != expected:
@@ -223,7 +224,7 @@ def main(env):
     if posted != lines:
         fail(f"only {posted} of {lines} entries are posted")
     out("RESULT " + json.dumps({
-        "contender": CONTENDER, "n": N, "lines": lines, "rss_before": rss_before, "first": first, "again": again,
+        "contender": CONTENDER, "n": N, "lines": lines, "rss_before": rss_before, "load": load, "first": first, "again": again,
     }))
 
 

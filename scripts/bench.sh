@@ -6,7 +6,9 @@
 #   scripts/bench.sh [N ...]
 # Environment: BENCH_DB (database name prefix, default online_sync_bench),
 # BENCH_ROUNDS (runs of each contender per N, interleaved; default 1),
-# BENCH_OCA_DIR (where the OCA modules are installed), BENCH_RESULTS (results file).
+# BENCH_CONTENDERS (which of project, oca, naive to run; default all three),
+# BENCH_OCA_DIR (where the OCA modules are installed), BENCH_RESULTS (results file),
+# BENCH_REUSE_TEMPLATES=1 (keep the template databases of an earlier run with the same modules).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$REPO_ROOT"
@@ -16,7 +18,7 @@ DB="${BENCH_DB:-online_sync_bench}"
 ROUNDS="${BENCH_ROUNDS:-1}"
 OCA_DIR="${BENCH_OCA_DIR:-${TMPDIR:-/tmp}/online_sync_bench_oca}"
 RESULTS="${BENCH_RESULTS:-${TMPDIR:-/tmp}/online_sync_bench_results.jsonl}"
-CONTENDERS=(project oca naive)
+read -r -a CONTENDERS <<< "${BENCH_CONTENDERS:-project oca naive}"
 OCA_PACKAGES=(
     "odoo-addon-account_statement_import_online==18.0.*"
     "odoo-addon-account_statement_import_base==18.0.*"
@@ -52,6 +54,9 @@ with_addons() {
 
 # One template database per contender; each run gets a fresh copy and a fresh process.
 for contender in "${CONTENDERS[@]}"; do
+    if [ "${BENCH_REUSE_TEMPLATES:-}" = 1 ] && db_exists "${DB}_tpl_$contender"; then
+        continue
+    fi
     with_addons "$contender" create_db "${DB}_tpl_$contender" "$(contender_modules "$contender")"
 done
 

@@ -72,11 +72,15 @@ class TestImportEntries(OnlineSyncCase):
             self.assertEqual(
                 (own(move.name, journal.code), own(move.sequence_prefix, journal.code), move.sequence_number,
                  move.made_sequence_gap, move.date, move.checked, move.currency_id, move.amount_total,
-                 move.partner_id, move.ref, move.narration),
+                 move.partner_id, move.ref, move.narration, move.is_manually_modified, move.journal_id == journal),
                 (own(twin_move.name, twin.code), own(twin_move.sequence_prefix, twin.code), twin_move.sequence_number,
                  twin_move.made_sequence_gap, twin_move.date, twin_move.checked, twin_move.currency_id,
-                 twin_move.amount_total, twin_move.partner_id, twin_move.ref, twin_move.narration),
+                 twin_move.amount_total, twin_move.partner_id, twin_move.ref, twin_move.narration,
+                 twin_move.is_manually_modified, twin_move.journal_id == twin),
             )
+            # The entry and its journal items point back to their statement line and statement.
+            self.assertEqual((move.statement_line_id, move.statement_id), (line, line.statement_id))
+            self.assertEqual((move.line_ids.statement_line_id, move.line_ids.statement_id), (line, line.statement_id))
             self.assertEqual(line.statement_id.name.replace(journal.code, twin.code), twin_line.statement_id.name)
             for field in ("amount_residual", "is_reconciled", "currency_id", "company_id"):
                 self.assertEqual(line[field], twin_line[field], field)

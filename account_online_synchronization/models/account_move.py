@@ -1,11 +1,45 @@
 from odoo import models
 
-#: Context key under which a bank import's new entries are numbered together.
+#: Context key under which a bank import's new entries are linked, numbered and posted together.
 BATCH_NUMBERING = "online_sync_batch_numbering"
+#: What Odoo's statement line creation writes on each new entry to link it to its line.
+LINK_VALUES = {"statement_line_id", "narration", "name"}
 
 
 class AccountMove(models.Model):
     _inherit = "account.move"
+
+    def write(self, vals):
+        if self.env.context.get(BATCH_NUMBERING) and vals.keys() == LINK_VALUES and self._online_sync_is_new_link(vals):
+            self._online_sync_link(vals)
+            return True
+        return super().write(vals)
+
+    def _post(self, soft=True):
+        if not self.env.context.get(BATCH_NUMBERING):
+            return super()._post(soft)
+        # What depends on the links written by ``_online_sync_link``, for the whole batch at once.
+        self.modified(["statement_line_id", "name"])
+        # The import gives each entry its "checked" flag at creation: posting sets it again, entry by entry.
+        with self.env.protecting([self._fields["checked"]], self):
+            return super()._post(soft)
+
+    def _online_sync_is_new_link(self, vals):
+        """Whether ``vals`` is the link Odoo writes on the draft entry its new statement line was just created with."""
+        return (len(self) == 1 and self.state == "draft" and not self.statement_line_id and not vals["name"]
+                and self.env["account.bank.statement.line"].browse(vals["statement_line_id"]).move_id == self)
+
+    def _online_sync_link(self, vals):
+        """Write the link to the statement line on the new entry alone, as a computation does.
+
+        Odoo's ``write`` would run, entry by entry, the checks and the
+        synchronization of a user's edit; none applies to a draft entry nothing
+        else refers to yet. Posting, which follows at once for the whole batch,
+        recomputes what depends on the link, then checks the entries.
+        """
+        fields = [self._fields[name] for name in (*LINK_VALUES, "is_manually_modified")]
+        with self.env.protecting(fields, self):
+            self.update({**vals, "is_manually_modified": True})
 
     def _compute_name(self):
         """Number the new entries of a bank import in one pass.

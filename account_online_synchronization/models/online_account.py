@@ -153,7 +153,9 @@ class OnlineAccount(models.Model):
         book = self._keep_for_bank_balances(posted, date_from, statements)
         sync_time = fields.Datetime.now()
         analyze_at = CHUNK_SIZE
-        for chunk in split_every(self.env.context.get("online_sync_chunk_size") or CHUNK_SIZE, posted, list):
+        # Known transactions are dropped up front: a re-synchronization of a long period commits no empty chunks.
+        to_import = self._filter_new(posted)
+        for chunk in split_every(self.env.context.get("online_sync_chunk_size") or CHUNK_SIZE, to_import, list):
             # A database error leaves nothing of the chunk, and the transaction usable.
             with self.env.cr.savepoint():
                 new = self._filter_new(chunk)
