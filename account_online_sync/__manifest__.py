@@ -1,6 +1,16 @@
 {
     "name": "Online Bank Synchronization (before December 2020)",
-    "summary": "Keeps the connections of the former online synchronization readable; it never contacts a bank",
+    "summary": "Keeps the bank synchronization data of before December 2020 readable; never synchronizes",
+    "description": """
+Former Online Bank Synchronization (data only)
+==============================================
+
+Keeps the connections and accounts created by the online bank synchronization used before December 2020,
+so their history stays readable. This module never contacts a bank and never imports transactions.
+
+To synchronize bank accounts, install **Online Bank Synchronization** (account_online_synchronization) and
+connect the banks again from Accounting.
+""",
     "version": "18.0.1.0.0",
     "category": "Accounting/Accounting",
     "license": "LGPL-3",
