@@ -170,6 +170,7 @@ class TestSandboxBalances(OnlineSyncCase):
         self.assertTrue(account.balance_finding, "the bank booked it: its balance counts it")
         self.assertAlmostEqual(account.balance_difference, float(forgotten.amount), places=2)
         self.assertLessEqual(account.balance_difference_since, forgotten.booking_date + timedelta(days=1))
+        self.assertLessEqual(account.balance_difference_since, date.today(), "never a day to come")
         self.assertTrue(account.journal_id.online_balance_finding)
         self.assertTrue(any("differ by" in body for body in self.chatter(link)))
 

@@ -84,7 +84,7 @@ class OnlineAccount(models.Model):
 
     def _difference_since(self):
         """The first day of the first statement that disagrees with the bank (incomplete, or not starting
-        where the previous one ended); else the day after the last statement."""
+        where the previous one ended); else the day after the last statement, today at the latest."""
         journal = self.journal_id
         statements = self.env["account.bank.statement"]
         wrong = statements.search([
@@ -93,7 +93,8 @@ class OnlineAccount(models.Model):
         if wrong:
             return min(wrong.line_ids.mapped("date"))
         last = statements.search([("journal_id", "=", journal.id)], order="first_line_index desc", limit=1)
-        return (last.date or self.opening_date or fields.Date.today()) + timedelta(days=1)
+        today = fields.Date.context_today(self)
+        return min((last.date or self.opening_date or today) + timedelta(days=1), today)
 
     # synchronization ---------------------------------------------------------
 
