@@ -454,7 +454,10 @@ class OnlineLink(models.Model):
                 for link in failures
             ), "warning")
         lines = (accounts or self.account_ids).mapped("last_sync_imported")
-        return self._notification(_("Synchronization done: %(count)s new transactions.", count=sum(lines)), "success")
+        count = sum(lines)
+        message = _("Synchronization done: 1 new transaction.") if count == 1 else _(
+            "Synchronization done: %(count)s new transactions.", count=count)
+        return self._notification(message, "success")
 
     # accounts ----------------------------------------------------------------
 
