@@ -1,4 +1,4 @@
-"""Fixtures of the tests working on committed data (see committed_data.py)."""
+"""Fixtures of the tests working on committed data (see committed_data.py); browser tests may not be skipped."""
 from datetime import date, timedelta
 
 import pytest
@@ -36,3 +36,13 @@ def committed_link(registry):
     yield ids
     with registry.cursor() as cr:
         remove_links(api.Environment(cr, SUPERUSER_ID, {})["online.link"].browse(ids[1]))
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A browser test that Odoo skips because Chromium is missing or unreachable fails instead."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.skipped and call.excinfo is not None and "chrome" in str(call.excinfo.value).lower():
+        report.outcome = "failed"
+        report.longrepr = f"the browser test could not run: {call.excinfo.value}"
