@@ -4,7 +4,6 @@ from markupsafe import Markup
 
 from odoo import Command, api, fields, models
 
-from .online_sync_protected import check_writable
 
 #: Set by the synchronization only: they identify the bank transaction a line was imported from.
 ONLINE_FIELDS = {"online_transaction_identifier", "online_account_id"}
@@ -13,7 +12,9 @@ MOVE_LINE_SOURCE_FIELDS = ("journal_id", "date", "payment_ref", "partner_id", "a
 
 
 class AccountBankStatementLine(models.Model):
-    _inherit = "account.bank.statement.line"
+    _name = "account.bank.statement.line"
+    _inherit = ["account.bank.statement.line", "online.sync.guarded"]
+    _online_guarded_fields = ONLINE_FIELDS
 
     online_transaction_identifier = fields.Char(
         string="Online Transaction ID", readonly=True, copy=False, index="btree_not_null",
@@ -52,15 +53,6 @@ class AccountBankStatementLine(models.Model):
         action["domain"] = [("online_account_id", "!=", False), *domain]
         action["context"] = context or {}
         return action
-
-    @api.model_create_multi
-    def create(self, vals_list):
-        check_writable(self, vals_list, {}, ONLINE_FIELDS, creating=True)
-        return super().create(vals_list)
-
-    def write(self, vals):
-        check_writable(self, [vals], {}, ONLINE_FIELDS)
-        return super().write(vals)
     @api.model
     def _online_sync_complete_entries(self, vals_list):
         """Complete ``vals_list`` with what Odoo would otherwise write on each entry, one at a time.

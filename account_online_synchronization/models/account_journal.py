@@ -3,14 +3,15 @@ from datetime import timedelta
 
 from odoo import Command, _, api, fields, models
 
-from .online_sync_protected import check_writable
 
 #: Set by linking an online account (Add a Bank Account, Fetch Accounts), never directly.
 ONLINE_FIELDS = {"online_account_id", "online_link_id", "online_link_state", "online_last_refresh"}
 
 
 class AccountJournal(models.Model):
-    _inherit = "account.journal"
+    _name = "account.journal"
+    _inherit = ["account.journal", "online.sync.guarded"]
+    _online_guarded_fields = ONLINE_FIELDS
 
     online_account_id = fields.Many2one(
         "online.account", string="Online Account", copy=False, index="btree_not_null",
@@ -52,15 +53,6 @@ class AccountJournal(models.Model):
         for journal in self:
             journal.online_can_connect = manager and journal.type == "bank" and (
                 not journal.online_link_id or journal.online_link_state == "disconnected")
-
-    @api.model_create_multi
-    def create(self, vals_list):
-        check_writable(self, vals_list, {}, ONLINE_FIELDS, creating=True)
-        return super().create(vals_list)
-
-    def write(self, vals):
-        check_writable(self, [vals], {}, ONLINE_FIELDS)
-        return super().write(vals)
 
     def __get_bank_statements_available_sources(self):
         # account builds the selection from this name-mangled hook: the class

@@ -75,3 +75,22 @@ class OnlineSyncProtected(models.AbstractModel):
     def write(self, vals):
         check_writable(self, [vals], self._user_writable, self._guarded_fields())
         return super().write(vals)
+
+
+class OnlineSyncGuarded(models.AbstractModel):
+    """For Odoo's own models: the fields of ``_online_guarded_fields`` are written by the engine only."""
+
+    _name = "online.sync.guarded"
+    _description = "Online Synchronization Fields of Odoo Models"
+
+    #: Fields that only the synchronization engine (as superuser) may write.
+    _online_guarded_fields = set()
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        check_writable(self, vals_list, {}, self._online_guarded_fields, creating=True)
+        return super().create(vals_list)
+
+    def write(self, vals):
+        check_writable(self, [vals], {}, self._online_guarded_fields)
+        return super().write(vals)

@@ -6,10 +6,9 @@ import secrets
 import phonenumbers
 from markupsafe import Markup
 
-from odoo import _, api, fields, models
+from odoo import _, fields, models
 from odoo.exceptions import UserError
 
-from .online_sync_protected import check_writable
 
 _logger = logging.getLogger(__name__)
 
@@ -35,7 +34,9 @@ def phone_hint(number):
 
 
 class ResCompany(models.Model):
-    _inherit = "res.company"
+    _name = "res.company"
+    _inherit = ["res.company", "online.sync.guarded"]
+    _online_guarded_fields = GUARDED_FIELDS
 
     # Only a hash of the number is kept: who reactivates must know it, not read it.
     online_sync_phone_hash = fields.Char(groups="base.group_system", copy=False)
@@ -54,15 +55,6 @@ class ResCompany(models.Model):
              "administrator reactivates the synchronization by confirming the company's phone number.",
     )
     online_sync_block_reason = fields.Char(string="Blocked Because", readonly=True)
-
-    @api.model_create_multi
-    def create(self, vals_list):
-        check_writable(self, vals_list, {}, GUARDED_FIELDS, creating=True)
-        return super().create(vals_list)
-
-    def write(self, vals):
-        check_writable(self, [vals], {}, GUARDED_FIELDS)
-        return super().write(vals)
 
     def _online_sync_set_phone(self, number):
         """Register ``number`` (any format, checked) as the phone number securing the bank connections."""
