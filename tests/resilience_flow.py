@@ -83,10 +83,6 @@ class ResilienceFlow(BankContentCheck, LateBookingFlow, CancelledConsentFlow):
         return link.action_fetch_transactions()
 
     def run_cron(self, link):
-        link.sudo().last_attempt = fields.Datetime.now() - timedelta(hours=2)
-        self.env["online.link"]._cron_fetch_online_transactions()
-
-    def run_cron_as_odoo(self, link):
         """Run the scheduled action as Odoo runs it: as the superuser."""
         link.sudo().last_attempt = fields.Datetime.now() - timedelta(hours=2)
         self.env["online.link"].sudo()._cron_fetch_online_transactions()
@@ -324,12 +320,12 @@ class EnableBankingResilience(ResilienceFlow):
         link = self.connect()
         self.fake.unattended_limit = 4
         for _run in range(4):
-            self.run_cron_as_odoo(link)
+            self.run_cron(link)
         self.assertEqual(link.state, "connected", link.error_message)
         self.assertGreater(link.next_allowed_refresh, fields.Datetime.now() + timedelta(hours=23))
         self.assertTrue(link.next_allowed_refresh_text.startswith("Next allowed refresh"))
         calls = dict(self.fake.unattended_calls)
-        self.run_cron_as_odoo(link)
+        self.run_cron(link)
         self.assertEqual(self.fake.unattended_calls, calls, "no fifth call the bank would refuse")
         self.assertEqual(link.state, "connected")
 
