@@ -119,3 +119,10 @@ class TestTranslations(OnlineSyncCase):
         self.assertIn('string="Reconnecter"', form)
         self.assertEqual(env.ref("account_online_sync.menu_account_online_provider").name,
                          "Synchronisation en ligne (avant décembre 2020)")
+
+    def test_the_schedule_reads_as_a_sentence_in_german(self):
+        self.env["res.lang"]._activate_lang("de_DE")
+        cron = self.env.ref("account_online_synchronization.ir_cron_fetch_online_transactions")
+        cron.write({"interval_number": 12, "interval_type": "hours", "active": True})
+        settings = self.env["res.config.settings"].with_context(lang="de_DE").create({})
+        self.assertEqual(settings.online_sync_schedule, "Alle 12 Stunden")
