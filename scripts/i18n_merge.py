@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Merge a translation template into the .po files beside it: `python3 scripts/i18n_merge.py ADDON/i18n/ADDON.pot`.
 
-New terms come in untranslated, removed terms are dropped (not kept as obsolete), and each
-file then says how many of its terms are still to translate.
+New terms come in untranslated, removed terms are dropped (not kept as obsolete), entries
+follow the template's order, and each file then says how many of its terms are still to translate.
 """
 import glob
 import os
@@ -18,6 +18,8 @@ def merge(pot_path):
         po.merge(template)
         for entry in po.obsolete_entries():
             po.remove(entry)
+        order = {entry.msgid: index for index, entry in enumerate(template)}
+        po.sort(key=lambda entry: order[entry.msgid])  # the template's order, not new terms last
         po.save()
         todo = len(po.untranslated_entries()) + len(po.fuzzy_entries())
         print(f"{po_path}: {len(po)} terms, {todo} to translate")
