@@ -1,7 +1,7 @@
 DB ?= online_sync_demo
 N ?= 1000
 
-.PHONY: demo test bench load
+.PHONY: demo test bench load i18n
 
 demo:
 	bash scripts/demo.sh $(DB)
@@ -15,3 +15,6 @@ bench:
 load: N = 500
 load:
 	bash scripts/load.sh $(N)
+
+i18n:
+	bash scripts/i18n.sh

@@ -30,10 +30,10 @@ class OnlineLink(models.Model):
     def _allowed_at_text(self, when):
         """"Next allowed refresh at HH:MM" in the user's time zone, with the day when it is not today."""
         local = fields.Datetime.context_timestamp(self, when)
+        time = local.strftime("%H:%M")
         if local.date() == fields.Datetime.context_timestamp(self, fields.Datetime.now()).date():
-            return _("Next allowed refresh at %(time)s", time=f"{local:%H:%M}")
-        return _("Next allowed refresh on %(date)s at %(time)s", date=format_date(self.env, local.date()),
-                 time=f"{local:%H:%M}")
+            return _("Next allowed refresh at %(time)s", time=time)
+        return _("Next allowed refresh on %(date)s at %(time)s", date=format_date(self.env, local.date()), time=time)
 
     def _compute_next_refresh(self):
         super()._compute_next_refresh()

@@ -31,9 +31,15 @@ class ResConfigSettings(models.TransientModel):
         if not cron or not cron.active:
             schedule = _("Off: connections are synchronized only when a user clicks")
         else:
-            unit = dict(cron._fields["interval_type"]._description_selection(self.env))[cron.interval_type]
-            schedule = _("Every %(number)s %(unit)s", number=cron.interval_number, unit=unit.lower())
+            schedule = _("Every %(number)s %(unit)s", number=cron.interval_number,
+                         unit=self._online_sync_interval_unit(cron.interval_type))
         self.online_sync_schedule = schedule
+
+    def _online_sync_interval_unit(self, interval_type):
+        """A unit of the scheduled action as it reads within a sentence ("Every 12 hours"), in every language."""
+        return {
+            "minutes": _("minutes"), "hours": _("hours"), "days": _("days"), "weeks": _("weeks"), "months": _("months"),
+        }[interval_type]
 
     def action_open_online_sync_schedule(self):
         """The scheduled action of the synchronization, to change how often it runs."""
