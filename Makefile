@@ -1,13 +1,16 @@
 DB ?= online_sync_demo
 N ?= 1000
 
-.PHONY: demo test bench load i18n
+.PHONY: demo test bench load i18n screenshots
 
 demo:
 	bash scripts/demo.sh $(DB)
 
 test:
 	bash scripts/test.sh
+
+screenshots:
+	bash scripts/screenshots.sh
 
 bench:
 	bash scripts/bench.sh $(N)

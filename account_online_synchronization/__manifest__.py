@@ -6,6 +6,7 @@
     "license": "LGPL-3",
     "author": "Online Bank Synchronization contributors",
     "website": "https://github.com/account-online-synchronization",
+    "images": ["static/description/dashboard_synchronize_now.png"],
     "depends": ["account", "mail"],
     "external_dependencies": {"python": ["requests", "phonenumbers", "cryptography"]},
     "data": [

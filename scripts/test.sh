@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Run the test suite against a fresh database.
 #   scripts/test.sh [pytest args...]
-# Environment: TEST_DB (default aos_test), plus the ones described in lib.sh.
+# Environment: TEST_DB (default aos_test), TESTS (the test files or folders to run, default tests),
+# HTTP_PORT (the port of Odoo's server for the browser tests, default Odoo's), plus the ones described in lib.sh.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$REPO_ROOT"
@@ -33,8 +34,9 @@ export AOS_TEST_BASE_DB="$BASE_DB"
 export AOS_ADDONS_PATH="$(addons_path)"
 export ODOO_DATA_DIR
 
+read -ra tests <<< "${TESTS:-tests}"
 pytest_args=(
-    tests
+    "${tests[@]}"
     --odoo-database="$TEST_DB"
     --odoo-addons-path="$AOS_ADDONS_PATH"
     --odoo-log-level=warn
@@ -43,6 +45,7 @@ pytest_args=(
     --odoo-extra "log-handler=odoo.tests.common:CRITICAL"
     -p no:cacheprovider
 )
+[ -n "${HTTP_PORT:-}" ] && pytest_args+=(--odoo-extra "http-port=$HTTP_PORT")
 [ -n "${PGHOST:-}" ] && pytest_args+=(--odoo-extra "db_host=$PGHOST")
 [ -n "${PGPORT:-}" ] && pytest_args+=(--odoo-extra "db_port=$PGPORT")
 [ -n "${PGUSER:-}" ] && pytest_args+=(--odoo-extra "db_user=$PGUSER")

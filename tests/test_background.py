@@ -7,10 +7,11 @@ from freezegun import freeze_time
 
 from odoo import fields
 from odoo.exceptions import AccessError
-from odoo.tests import HttpCase, new_test_user, tagged
+from odoo.tests import new_test_user, tagged
 from odoo.tools import config
 
 from online_sync_case import TEST_PHONE, OnlineSyncCase, bank_posted_ids, choose_bank, run_queued_imports
+from tour_case import SIGNAL, TourCase
 
 IMPORT_CRON = "account_online_synchronization.ir_cron_import_online_transactions"
 
@@ -213,7 +214,7 @@ class TestBackgroundImport(OnlineSyncCase):
 
 
 @tagged("post_install", "-at_install", "online_sync")
-class TestImportSummaryInBrowser(HttpCase):
+class TestImportSummaryInBrowser(TourCase):
     """The user who started an import sees its summary once, though the bus is not connected.
 
     Odoo serves no websocket in test mode, as a server in workers mode whose
@@ -230,10 +231,11 @@ class TestImportSummaryInBrowser(HttpCase):
         wizard.action_confirm()
         return wizard.link_id
 
-    def see_summary(self, url, title, sentences, link=None):
+    def see_summary(self, url, title, sentences, link=None, screenshot=""):
         """Open ``url`` as the admin; pass when the summary titled ``title`` shows, with ``sentences``, once.
 
-        With ``link``, run the import job as the scheduler would while the page is open, until it ends.
+        With ``link``, run the import job as the scheduler would while the page is open, until it ends;
+        with ``screenshot``, the page showing the summary is saved under that name (see tour_case).
         """
         cron = self.env.ref(IMPORT_CRON)
         job = link and f"""
@@ -254,6 +256,10 @@ class TestImportSummaryInBrowser(HttpCase):
             const deadline = Date.now() + 60000;
             (function wait() {{
                 if (summaries().length && !document.querySelector(".o_online_import_progress")) {{
+                    if ({json.dumps(screenshot)}) {{
+                        // Once the summary has slid in and the form has loaded what the import brought.
+                        setTimeout(() => console.log({json.dumps(SIGNAL + screenshot)}), 1500);
+                    }}
                     // A few more reads of the form: the summary is not shown again.
                     setTimeout(() => {{
                         const shown = summaries().map((summary) => summary.innerText);
@@ -275,10 +281,10 @@ class TestImportSummaryInBrowser(HttpCase):
         self.browser_js(url, code, ready=ready or "", login="admin", timeout=90)
         self.assertFalse(self.env["online.link"].with_user(self.env.ref("base.user_admin")).take_import_summaries())
 
-    def watch_the_import(self, link, title, sentences):
+    def watch_the_import(self, link, title, sentences, screenshot=""):
         """Open the connection while its import runs."""
         self.see_summary(f"/odoo/action-account_online_synchronization.action_online_link/{link.id}", title,
-                         sentences, link=link)
+                         sentences, link=link, screenshot=screenshot)
         self.assertFalse(link.import_state)
 
     def test_the_summary_reaches_the_user_once(self):
@@ -287,7 +293,7 @@ class TestImportSummaryInBrowser(HttpCase):
         self.watch_the_import(link, "Import from Sandbox Bank done", [
             f"{account.name}: {len(bank_posted_ids(link, account, account.first_sync_date)):,} new lines in "
             f"{account.journal_id.name}, booked" for account in accounts
-        ])
+        ], screenshot="connection_import_summary")
 
     def test_a_failure_says_what_is_kept_and_that_the_next_run_resumes(self):
         link = self.queue_import(self.env.ref("base.user_admin"))

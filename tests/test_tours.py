@@ -1,7 +1,9 @@
-"""The accountant's Bank Transactions and the administrator's Aggregator Settings, clicked through in Chromium."""
+"""The accountant's Bank Transactions, the administrator's Aggregator Settings and Accounting settings, clicked
+through in Chromium."""
 from datetime import date, timedelta
 
 from odoo.tests import new_test_user, tagged
+from odoo.tools import config
 
 from fakes import plaid
 from online_sync_case import OnlineSyncCase
@@ -33,3 +35,9 @@ class TestTours(TourCase, OnlineSyncCase):
         self.start_tour("/odoo/action-account_online_synchronization.action_online_provider_config",
                         "online_sync_aggregator_settings", login="admin")
         self.assertTrue(self.env["online.provider.config"].search([("provider", "=", "plaid")]).client_secret_set)
+
+    def test_administrator_finds_the_bank_synchronization_settings(self):
+        self.env.ref("account_online_synchronization.ir_cron_fetch_online_transactions").write(
+            {"interval_number": 12, "interval_type": "hours", "active": True})
+        self.patch(config, "options", dict(config.options, online_sync_encryption_key=""))
+        self.start_tour("/odoo/action-account.action_account_config", "online_sync_accounting_settings", login="admin")

@@ -47,7 +47,15 @@ registry.category("web_tour.tours").add("online_sync_bank_transactions", {
             content: "Each line shows what the bank gave",
             trigger: ".o_data_row .o_data_cell[name=partner_name]",
         },
-        screenshot("accountant_bank_transactions_list"),
+        {
+            content: "Open the other statements too, the synchronization's toast read",
+            trigger: ".o_list_view .o_group_header.o_group_open",
+            run() {
+                document.querySelectorAll(".o_notification_close").forEach((close) => close.click());
+                document.querySelectorAll(".o_group_header:not(.o_group_open)").forEach((group) => group.click());
+            },
+        },
+        screenshot("accountant_bank_transactions_list", "body:not(:has(.o_notification)) .o_group_header:last.o_group_open"),
         {
             content: "Open a transaction",
             trigger: ".o_data_row .o_data_cell[name=payment_ref]",
@@ -125,5 +133,32 @@ registry.category("web_tour.tours").add("online_sync_aggregator_settings", {
             trigger: ".o_notification:has(.bg-success):contains(Plaid accepted these settings)",
         },
         screenshot("admin_aggregator_settings_tested"),
+    ],
+});
+
+registry.category("web_tour.tours").add("online_sync_accounting_settings", {
+    url: "/odoo/action-account.action_account_config",
+    steps: () => [
+        {
+            content: "The Accounting settings have a Bank Synchronization section with the schedule",
+            trigger: "#online_sync_schedule .o_field_widget[name=online_sync_schedule]:contains(Every 12 hours)",
+            run() {
+                const section = this.anchor.closest(".o_settings_container");
+                (section.previousElementSibling || section).scrollIntoView({ block: "start" });
+            },
+        },
+        {
+            content: "and where the encryption key is kept",
+            trigger: "#online_sync_encryption_key .o_field_widget[name=online_sync_key_status]:contains(Kept in the database)",
+        },
+        screenshot("admin_accounting_settings"),
+        {
+            content: "The section leads to the Aggregator Settings",
+            trigger: "#online_sync_aggregators button:contains(Aggregator Settings)",
+            run: "click",
+        },
+        {
+            trigger: ".o_breadcrumb .active:contains(Aggregator Settings)",
+        },
     ],
 });
