@@ -476,6 +476,8 @@ class OnlineLink(models.Model):
             vals = {
                 "name": bank_account.name,
                 "account_number": bank_account.number,
+                "number_masked": bank_account.number_masked,
+                "bic": bank_account.bic or False,
             }
             if bank_account.balance is not None:
                 # A bank that gives no balance this time (e.g. its daily quota is used) leaves the last one.
