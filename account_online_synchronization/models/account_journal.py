@@ -27,6 +27,10 @@ class AccountJournal(models.Model):
         compute="_compute_online_can_connect",
         help="A bank journal without a working connection, and the user may connect banks.",
     )
+    online_card_action = fields.Selection(
+        [("connect", "Connect"), ("synchronize", "Synchronize Now")], compute="_compute_online_card_action",
+        help="The button the journal's dashboard card highlights instead of Transactions.",
+    )
     online_first_sync_date = fields.Date(
         related="online_account_id.first_sync_date", readonly=False, string="First Synchronization Date",
     )
@@ -53,6 +57,18 @@ class AccountJournal(models.Model):
         manager = self.env.user.has_group("account.group_account_manager")
         for journal in self:
             journal.online_can_connect = manager and journal._online_sync_free()
+
+    @api.depends("online_can_connect", "online_link_id", "online_link_state")
+    @api.depends_context("uid")
+    def _compute_online_card_action(self):
+        may_sync = self.env.user.has_groups("account.group_account_user,account.group_account_manager")
+        for journal in self:
+            if journal.online_can_connect:
+                journal.online_card_action = "connect"
+            elif may_sync and journal.online_link_id and journal.online_link_state != "disconnected":
+                journal.online_card_action = "synchronize"
+            else:
+                journal.online_card_action = False
 
     def _online_sync_free(self):
         """A bank journal without a working connection: one a new connection may feed."""
