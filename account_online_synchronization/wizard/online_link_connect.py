@@ -204,6 +204,8 @@ class OnlineLinkConnect(models.TransientModel):
                 lambda line: line.action != "skip" and not line.online_account_id.journal_ids):
             if line.action == "existing" and not line.journal_id:
                 raise UserError(_("Choose the journal of %(account)s.", account=line.online_account_id.name))
+            if line.action == "existing":
+                line.journal_id._online_sync_check_connectable(self.link_id.company_id)
             line.online_account_id._link_to_journal(
                 line.journal_id if line.action == "existing" else None, self.first_sync_date,
             )
