@@ -7,6 +7,9 @@ journal's bank account and bank come from what the aggregator tells.
 from odoo.tests import HttpCase, tagged
 
 from fakes.enable_banking import FakeEnableBanking
+from fakes.gocardless import FakeGoCardless
+from fakes.ponto import FakePonto
+from fakes.saltedge import FakeSaltEdge
 from fakes.yodlee import FakeYodlee
 from online_sync_case import TEST_PHONE, run_queued_imports
 from rpc_case import RpcCase
@@ -27,6 +30,39 @@ class CardSteps(AggregatorSteps):
         self.authenticate("admin", "admin")
         self.go_through_consent(self.start_consent(journal))
         return self.env["online.link"].search([("provider", "=", self.fake.provider_code)], order="id desc", limit=1)
+
+
+class CardJournalFlow(CardSteps):
+    """Through an aggregator whose EUR account has a whole IBAN."""
+
+    def test_the_journal_of_the_card_is_linked_on_return(self):
+        journal = self.bank_journal("Card EUR", "CARD", "EUR")
+        link = self.connect_journal(journal)
+        account = journal.online_account_id
+        self.assertEqual((account.link_id, account.currency_id.name), (link, "EUR"))
+        self.assertFalse(journal.search_count([("online_account_id", "in", (link.account_ids - account).ids)]),
+                         "no new journal for the other accounts")
+        self.assertEqual(journal.bank_acc_number, account.account_number)
+        institution = self.env["online.institution"].search([
+            ("provider", "=", link.provider), ("identifier", "=", link.institution_identifier)])
+        self.assertEqual(journal.bank_id.bic, account.bic or institution.bic or False)
+        self.assertTrue(journal.bank_id.name)
+
+
+@tagged("post_install", "-at_install", "online_sync")
+class TestCardJournalSaltEdge(CardJournalFlow, HttpCase):
+    fake_class = FakeSaltEdge
+
+
+@tagged("post_install", "-at_install", "online_sync")
+class TestCardJournalGoCardless(CardJournalFlow, HttpCase):
+    fake_class = FakeGoCardless
+
+
+@tagged("post_install", "-at_install", "online_sync")
+class TestCardJournalPonto(CardJournalFlow, HttpCase):
+    fake_class = FakePonto
+    config_options = {"ponto_connect": True}
 
 
 @tagged("post_install", "-at_install", "online_sync")
