@@ -66,10 +66,13 @@ class AggregatorSteps:
         if action.get("type") == "ir.actions.act_url":
             self.go_through_consent(action)
 
-    def start_consent(self):
-        """Pick the fake's bank in the connect wizard and click Connect; return the action."""
+    def start_consent(self, journal=None):
+        """Pick the fake's bank in the connect wizard (opened by Connect on ``journal`` when given) and click
+        Connect; return the action."""
+        context = journal.action_connect_bank()["context"] if journal else {}
         # All countries: the fake's banks are in several.
-        wizard = self.env["online.link.connect"].create({"phone": TEST_PHONE, "country_id": False})
+        wizard = self.env["online.link.connect"].with_context(context).create(
+            {"phone": TEST_PHONE, "country_id": False, "first_sync_date": FIRST_SYNC})
         wizard.action_search()
         choose_bank(wizard, self.fake.institution_id, self.fake.provider_code)
         self.assertTrue(wizard.institution_id, "the aggregator's bank list is cached for the picker")

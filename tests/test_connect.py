@@ -54,6 +54,15 @@ class TestConnect(OnlineSyncCase):
         self.assertTrue(self.lines_of(line.online_account_id))
         self.assertEqual(self.lines_of(line.online_account_id).journal_id, journal)
 
+    def test_a_journal_fed_by_another_connection_is_not_taken_over(self):
+        taken = self.connect().account_ids.journal_ids
+        wizard = self.env["online.link.connect"].create({})
+        choose_bank(wizard, "sandbox_short").action_connect()
+        line = wizard.account_line_ids.filtered(lambda line: line.currency_id == taken.currency_id)[:1]
+        line.write({"action": "existing", "journal_id": taken.id})
+        with self.assertRaisesRegex(UserError, "without a working bank connection"):
+            wizard.action_confirm()
+
     def test_wrong_currency_journal_is_refused(self):
         journal = self.env["account.journal"].create({"name": "Company currency bank", "type": "bank", "code": "CCB"})
         wizard = self.env["online.link.connect"].create({"phone": TEST_PHONE})

@@ -12,6 +12,7 @@ from . import online_link_consent
 from . import online_provider_config
 from . import online_account
 from . import online_account_bank_changes
+from . import online_account_journal_bank
 from . import online_account_balance
 from . import account_journal
 from . import account_journal_balance

@@ -2,6 +2,7 @@ import calendar
 from datetime import timedelta
 
 from odoo import Command, _, api, fields, models
+from odoo.exceptions import UserError
 
 
 #: Set by linking an online account (Add a Bank Account, Fetch Accounts), never directly.
@@ -25,6 +26,10 @@ class AccountJournal(models.Model):
     online_can_connect = fields.Boolean(
         compute="_compute_online_can_connect",
         help="A bank journal without a working connection, and the user may connect banks.",
+    )
+    online_card_action = fields.Selection(
+        [("connect", "Connect"), ("synchronize", "Synchronize Now")], compute="_compute_online_card_action",
+        help="The button the journal's dashboard card highlights instead of Transactions.",
     )
     online_first_sync_date = fields.Date(
         related="online_account_id.first_sync_date", readonly=False, string="First Synchronization Date",
@@ -51,8 +56,38 @@ class AccountJournal(models.Model):
     def _compute_online_can_connect(self):
         manager = self.env.user.has_group("account.group_account_manager")
         for journal in self:
-            journal.online_can_connect = manager and journal.type == "bank" and (
-                not journal.online_link_id or journal.online_link_state == "disconnected")
+            journal.online_can_connect = manager and journal._online_sync_free()
+
+    @api.depends("online_can_connect", "online_link_id", "online_link_state")
+    @api.depends_context("uid")
+    def _compute_online_card_action(self):
+        may_sync = self.env.user.has_groups("account.group_account_user,account.group_account_manager")
+        for journal in self:
+            if journal.online_can_connect:
+                journal.online_card_action = "connect"
+            elif may_sync and journal.online_link_id and journal.online_link_state != "disconnected":
+                journal.online_card_action = "synchronize"
+            else:
+                journal.online_card_action = False
+
+    def _online_sync_free(self):
+        """A bank journal without a working connection: one a new connection may feed."""
+        self.ensure_one()
+        return self.type == "bank" and (not self.online_link_id or self.online_link_state == "disconnected")
+
+    def _online_sync_check_connectable(self, company):
+        """Refuse to connect this journal to a new connection of ``company`` unless it is free and ``company``'s."""
+        self.ensure_one()
+        if self.company_id != company or not self._online_sync_free():
+            raise UserError(_(
+                "%(journal)s cannot be connected: only a bank journal of %(company)s without a working bank "
+                "connection can be.", journal=self.display_name, company=company.name,
+            ))
+
+    def _online_sync_account_for(self, accounts):
+        """The first of ``accounts`` in the journal's currency: the one a journal connected from its card gets."""
+        currency = self.currency_id or self.company_id.currency_id
+        return accounts.filtered(lambda account: account.currency_id == currency)[:1]
 
     def __get_bank_statements_available_sources(self):
         # account builds the selection from this name-mangled hook: the class

@@ -457,9 +457,6 @@ class OnlineAccount(models.Model):
                 "company_id": self.company_id.id,
                 "currency_id": self.currency_id != self.company_id.currency_id and self.currency_id.id,
             })
-            if self.account_number:
-                # The company's own bank account: managers may lack the contact-creation right it needs.
-                journal.sudo().bank_acc_number = self.account_number
         journal_currency = journal.currency_id or journal.company_id.currency_id
         if journal_currency != self.currency_id:
             raise UserError(_(
@@ -473,6 +470,7 @@ class OnlineAccount(models.Model):
         link = self.link_id
         first_link = not link.accounts_linked
         journal.sudo().write({"online_account_id": self.id, "bank_statements_source": "online_sync"})
+        self._fill_journal_bank(journal)
         if first_link:
             # Automatic synchronization starts with the first account linked to a journal.
             link.sudo().auto_sync = link.institution_unattended_refresh

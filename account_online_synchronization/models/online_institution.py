@@ -29,6 +29,7 @@ class OnlineInstitution(models.Model):
     beta = fields.Boolean(help="Not fully supported by the provider yet: problems may arise.")
     max_history_days = fields.Integer(string="History Limit (days)", help="0 when the bank states no limit.")
     unattended_refresh = fields.Boolean(string="Allows Automatic Refresh", default=True)
+    bic = fields.Char(string="BIC", help="The bank's identifier code, when the aggregator tells.")
     account_types = fields.Char(
         help="The kinds of accounts the aggregator connects at this bank (Business, Personal), when it tells.",
     )
@@ -159,6 +160,7 @@ class OnlineInstitution(models.Model):
                 "beta": institution.beta,
                 "max_history_days": institution.max_history_days or 0,
                 "unattended_refresh": institution.unattended_refresh,
+                "bic": institution.bic or False,
                 "account_types": ", ".join(ACCOUNT_TYPES[kind] for kind in institution.account_types
                                            if kind in ACCOUNT_TYPES) or False,
             }

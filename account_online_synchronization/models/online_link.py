@@ -421,6 +421,28 @@ class OnlineLink(models.Model):
         link.message_post(body=_("Connected to %(bank)s: %(count)s accounts found.", bank=link.name, count=len(accounts)))
         return link.with_env(self.env)
 
+    def _link_chosen_journal(self, journal, first_sync_date):
+        """Link ``journal``, the one this new connection was made for, to its account in the journal's currency,
+        synchronized from ``first_sync_date``.
+
+        The journal is checked again: it may have been connected meanwhile, while the user was at the aggregator.
+        """
+        self.ensure_one()
+        account = journal._online_sync_account_for(self.account_ids.filtered(lambda account: not account.journal_ids))
+        if journal.company_id != self.company_id or not journal._online_sync_free():
+            self.message_post(body=_(
+                "%(journal)s was connected to another bank meanwhile: link the accounts of %(bank)s with Link "
+                "Accounts.", journal=journal.name, bank=self.name))
+        elif not account:
+            self.message_post(body=_(
+                "No account of %(bank)s is in the currency of %(journal)s: link them with Link Accounts.",
+                bank=self.name, journal=journal.name))
+        else:
+            account._link_to_journal(journal, first_sync_date)
+            self.message_post(body=_("%(journal)s receives the transactions of %(account)s.",
+                                     journal=journal.name, account=account.name))
+            self._queue_import(account)
+
     def _check_manager(self):
         if not self.env.user.has_group("account.group_account_manager"):
             raise UserError(_("Only accounting administrators can manage bank connections."))
@@ -476,6 +498,8 @@ class OnlineLink(models.Model):
             vals = {
                 "name": bank_account.name,
                 "account_number": bank_account.number,
+                "number_masked": bank_account.number_masked,
+                "bic": bank_account.bic or False,
             }
             if bank_account.balance is not None:
                 # A bank that gives no balance this time (e.g. its daily quota is used) leaves the last one.

@@ -5,6 +5,7 @@ from datetime import timedelta
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
+from odoo.tools import clean_context
 
 from ..providers import ProviderError
 from .online_sync_protected import check_company_allowed
@@ -51,6 +52,10 @@ class OnlineLinkConsent(models.Model):
     mode = fields.Selection([("new", "New"), ("update", "Update"), ("renew", "Renew")], required=True)
     institution_id = fields.Many2one("online.institution", ondelete="set null")
     link_id = fields.Many2one("online.link", ondelete="cascade", check_company=True)
+    #: The bank journal the new connection is for (Connect on its dashboard card or form), kept across the
+    #: aggregator's page: it gets the connection's account in its currency when the user comes back.
+    journal_id = fields.Many2one("account.journal", ondelete="cascade", check_company=True)
+    first_sync_date = fields.Date(help="The date the journal's transactions are imported from.")
     #: What the provider keeps between the start of the consent and its callback (PKCE verifier, tokens...).
     pending_encrypted = fields.Text(groups="base.group_system", copy=False, exportable=False)
     done = fields.Boolean()
@@ -61,20 +66,27 @@ class OnlineLinkConsent(models.Model):
         self.sudo().search([("create_date", "<", fields.Datetime.now() - CONSENT_VALIDITY)]).unlink()
 
     @api.model
-    def _begin(self, provider_code, company, institution=None, link=None, mode="new"):
+    def _begin(self, provider_code, company, institution=None, link=None, mode="new", journal=None,
+               first_sync_date=None):
         """Start a consent; return it and where to send the user.
 
         That is the URL of the aggregator's page, the client action opening its
         widget in the web client, or None when the consent is done at once.
+        ``journal`` is the bank journal a new connection is for, to synchronize
+        from ``first_sync_date``: kept with the consent when the user leaves
+        Odoo for the aggregator's page or widget.
         """
         link_model = self.env["online.link"]
         link_model._check_manager()
         check_company_allowed(self.env, company.ids)
         if link:
             link.check_access("write")
+        if journal:
+            journal._online_sync_check_connectable(company)
         company._online_sync_check_not_blocked()
         state_token = secrets.token_urlsafe(32)
-        consent = self.sudo().create({
+        # Defaults meant for the dialog the user clicked in (its journal...) are not the consent's.
+        consent = self.sudo().with_context(clean_context(self.env.context)).create({
             "state_token_hash": hash_state_token(state_token),
             "user_id": self.env.uid,
             "company_id": company.id,
@@ -101,6 +113,8 @@ class OnlineLinkConsent(models.Model):
             message = self._scrub(error.message, tokens, (link or link_model)._known_secrets(provider))
             raise UserError(_("The connection failed: %(error)s", error=message)) from None
         consent.pending_encrypted = self._encrypt(start.pending) if start.pending else False
+        if journal and (start.redirect_url or start.widget_token):
+            consent.write({"journal_id": journal.id, "first_sync_date": first_sync_date})
         if link and start.pending:
             # Some aggregators rotate the connection's tokens when a renewal starts: keep them at once.
             link._set_tokens(dict(tokens or {}, **start.pending))
@@ -167,4 +181,7 @@ class OnlineLinkConsent(models.Model):
             link._set_tokens(tokens)
             link._consent_renewed(consent.mode)
             return link.with_env(self.env)
-        return link_model._create_from_consent(consent, tokens)
+        link = link_model._create_from_consent(consent, tokens)
+        if consent.journal_id:
+            link._link_chosen_journal(consent.journal_id.with_env(self.env), consent.first_sync_date)
+        return link

@@ -24,6 +24,12 @@ class OnlineLink(models.Model):
     retry_time = fields.Datetime(compute="_compute_retry_time", string="Will Retry At")
     consent_expired = fields.Boolean(compute="_compute_consent_status")
     consent_status = fields.Char(compute="_compute_consent_status", string="Consent")
+    next_action = fields.Selection(
+        [("link_accounts", "Link Accounts"), ("reconnect", "Reconnect"),
+         ("update_credentials", "Update Credentials"), ("fetch_transactions", "Fetch Transactions")],
+        compute="_compute_next_action",
+        help="What the user is expected to do next: the one button the connection's form highlights.",
+    )
     status_message = fields.Char(
         compute="_compute_status_message", string="Status Details",
         help="What the connection's problem is and who can fix it, for the user reading it.",
@@ -55,6 +61,20 @@ class OnlineLink(models.Model):
                 link.consent_status = _("Expired on %(date)s", date=format_date(self.env, link.consent_expiry))
             else:
                 link.consent_status = link.consent_expired and _("Expired: the bank asks to reconnect")
+
+    @api.depends("state", "accounts_linked", "consent_expired", "error_code", "error_needs_manager")
+    def _compute_next_action(self):
+        for link in self:
+            if link.state == "disconnected":
+                link.next_action = False
+            elif not link.accounts_linked:
+                link.next_action = "link_accounts"
+            elif link.consent_expired:
+                link.next_action = "reconnect"
+            elif link.error_code == "mfa_required" and link.error_needs_manager:
+                link.next_action = "update_credentials"
+            else:
+                link.next_action = "fetch_transactions"
 
     @api.depends("state", "error_code", "error_needs_manager", "retry_time")
     @api.depends_context("uid")

@@ -38,7 +38,7 @@ from .errors import (
     ReauthRequired,
 )
 from .http import HttpClient, HttpResponse, require
-from .parsing import parse_amount, parse_currency, parse_date, parse_datetime, with_request_id
+from .parsing import parse_amount, parse_bic, parse_currency, parse_date, parse_datetime, with_request_id
 from .schema import PENDING, POSTED, Account, ConnectionStart, Institution, Transaction, TransactionPage
 
 _logger = logging.getLogger(__name__)
@@ -266,6 +266,7 @@ class EnableBankingProvider(Provider):
                 country=aspsp["country"],
                 logo_url=aspsp.get("logo") or "",
                 beta=bool(aspsp.get("beta")),
+                bic=parse_bic(aspsp.get("bic")),
                 account_types=tuple(psu_type for psu_type in aspsp.get("psu_types") or ()
                                     if psu_type in ("business", "personal")),
             )
@@ -356,6 +357,7 @@ class EnableBankingProvider(Provider):
                 "name": resource.get("details") or resource.get("product") or resource.get("name") or iban or "",
                 "holder": resource.get("name") or "",
                 "currency": resource.get("currency") or "",
+                "bic": parse_bic((resource.get("account_servicer") or {}).get("bic_fi")),
             }
             key = next((
                 old_key for old_key, old in previous.items()
@@ -415,6 +417,7 @@ class EnableBankingProvider(Provider):
                 number=entry["number"],
                 balance=balance,
                 holder_name=entry["holder"],
+                bic=entry.get("bic") or "",
                 balance_date=balance_date,
                 available_balance=available,
             ))

@@ -35,7 +35,7 @@ from .errors import (
     ReauthRequired,
 )
 from .http import require
-from .parsing import parse_amount, parse_currency, parse_date, parse_datetime
+from .parsing import parse_amount, parse_bic, parse_currency, parse_date, parse_datetime
 from .schema import PENDING, POSTED, Account, ConnectionStart, Institution, Transaction, TransactionPage
 
 _logger = logging.getLogger(__name__)
@@ -242,6 +242,7 @@ class GoCardlessProvider(Provider):
                 number=info.get("iban") or info.get("bban") or "",
                 balance=balance,
                 holder_name=info.get("holder_name") or "",
+                bic=info.get("bic") or "",
             ))
         return accounts
 
@@ -432,6 +433,7 @@ class GoCardlessProvider(Provider):
             country=code,
             logo_url=item.get("logo") or "",
             max_history_days=int(history) if history.isdigit() else None,
+            bic=parse_bic(item.get("bic")),
         )
 
     @staticmethod
@@ -455,6 +457,7 @@ class GoCardlessProvider(Provider):
             "currency": currency,
             "name": details.get("name") or details.get("displayName") or details.get("product") or "",
             "holder_name": details.get("ownerName") or "",
+            "bic": parse_bic(details.get("bic")),
         }
 
     @staticmethod

@@ -10,6 +10,8 @@ from .errors import MalformedResponse
 DECIMAL_TEXT = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 #: Significant digits a float (and so an Odoo monetary field) keeps exactly.
 MAX_AMOUNT_DIGITS = 15
+#: A bank identifier code (ISO 9362): bank, country, location, optional branch.
+BIC_TEXT = re.compile(r"^[A-Z]{6}[A-Z0-9]{2}([A-Z0-9]{3})?$")
 #: Bank data older than this is not a real date (and year 1 breaks time zone arithmetic).
 MIN_YEAR = 1900
 
@@ -78,6 +80,12 @@ def parse_datetime(value, what="date and time"):
     except (ValueError, OverflowError):
         raise MalformedResponse(f"The aggregator sent an invalid {what}: {value[:40]!r}.") from None
     return moment
+
+
+def parse_bic(value):
+    """The BIC in ``value``, upper case; "" when the aggregator gave none or one that is not a BIC."""
+    bic = value.replace(" ", "").upper() if isinstance(value, str) else ""
+    return bic if BIC_TEXT.match(bic) else ""
 
 
 def parse_currency(value):

@@ -365,6 +365,7 @@ class PlaidProvider(Provider):
                     currency=parse_currency(balances.get("iso_currency_code")
                                             or balances.get("unofficial_currency_code")),
                     number=item.get("mask") or "",
+                    number_masked=True,
                     balance=balance,
                 ))
         except MalformedResponse as error:

@@ -39,7 +39,7 @@ from .errors import (
     ReauthRequired,
 )
 from .http import HttpClient, require
-from .parsing import parse_amount, parse_currency, parse_date, parse_datetime
+from .parsing import parse_amount, parse_bic, parse_currency, parse_date, parse_datetime
 from .schema import PENDING, POSTED, Account, ConnectionStart, Institution, Transaction, TransactionPage
 
 CUSTOM_INTEGRATION_URL = "https://api.myponto.com"
@@ -360,6 +360,7 @@ class PontoProvider(Provider):
                 found.append(Institution(
                     id=item["id"], name=name, country=attributes.get("country") or "",
                     logo_url=attributes.get("logoUrl") or "", beta=attributes.get("status") == "beta",
+                    bic=parse_bic(attributes.get("bic")),
                 ))
             if not data or not self._has_next(response):
                 return found
@@ -477,6 +478,8 @@ class PontoProvider(Provider):
                 name=attributes.get("description") or attributes.get("product") or attributes.get("reference") or "",
                 currency=parse_currency(attributes.get("currency")),
                 number=attributes.get("reference") or "",
+                # A card's reference is its masked number.
+                number_masked=attributes.get("referenceType") != "IBAN",
                 balance=None if balance is None else parse_amount(balance, "balance"),
                 holder_name=attributes.get("holderName") or "",
                 balance_date=_bank_date(balance_date, "balance date") if balance_date else None,

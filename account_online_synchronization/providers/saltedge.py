@@ -31,7 +31,7 @@ from .errors import (
     ReauthRequired,
 )
 from .http import HttpClient, require
-from .parsing import parse_amount, parse_currency, parse_date, parse_datetime, with_request_id
+from .parsing import parse_amount, parse_bic, parse_currency, parse_date, parse_datetime, with_request_id
 from .schema import PENDING, POSTED, Account, ConnectionStart, Institution, Transaction, TransactionPage
 
 API_URL = "https://www.saltedge.com/api/v5"
@@ -285,6 +285,7 @@ class SaltEdgeProvider(Provider):
                     number=str(extra.get("iban") or extra.get("account_number") or extra.get("bban") or ""),
                     balance=parse_amount(balance, "balance") if balance is not None else None,
                     holder_name=str(extra.get("client_name") or ""),
+                    bic=parse_bic(extra.get("swift")),
                 ))
         return accounts
 

@@ -51,8 +51,11 @@ LATE_DAYS = range(8, 14)
 #: Days before today of the ``twins`` scenario's pair of card payments.
 TWINS_DAYS_AGO = 3
 
+#: The demo bank's identifier code (fictitious).
+SANDBOX_BIC = "SBOXBEB1"
+
 INSTITUTIONS = (
-    Institution("sandbox_bank", "Sandbox Bank", "BE"),
+    Institution("sandbox_bank", "Sandbox Bank", "BE", bic=SANDBOX_BIC),
     Institution("sandbox_manual", "Sandbox Bank (manual refresh only)", "BE", unattended_refresh=False),
     Institution("sandbox_short", "Sandbox Bank (3 months of history)", "FR", max_history_days=90),
     Institution("sandbox_neobank", "Sandbox Neobank", "DE", beta=True),
@@ -179,6 +182,7 @@ class SandboxProvider(Provider):
                 number=iban("BE", account_id),
                 balance=booked,
                 holder_name="Sandbox Customer",
+                bic=SANDBOX_BIC,
                 balance_date=today,
                 available_balance=booked + pending,
             ))

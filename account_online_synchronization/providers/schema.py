@@ -39,6 +39,8 @@ class Institution:
     unattended_refresh: bool = True
     #: The kinds of accounts the aggregator offers at this bank ("business", "personal"), when it tells.
     account_types: tuple = ()
+    #: The bank's identifier code (BIC), when the aggregator tells.
+    bic: str = ""
 
 
 @dataclass(frozen=True)
@@ -77,13 +79,17 @@ class Account:
     balance_date: date | None = None
     #: The available balance, for information only (it counts pending transactions and credit lines).
     available_balance: Decimal | None = None
+    #: The BIC of the bank holding the account, when the aggregator tells.
+    bic: str = ""
+    #: True when ``number`` is only part of the account number (e.g. its last digits), never a full one.
+    number_masked: bool = False
 
     def __post_init__(self):
         """Refuse values of the wrong type or size: they are never truncated or rounded."""
         what = f"Account {self.id[:40]!r}" if isinstance(self.id, str) else "An account"
         _checked(what, check_text, self.id, "account id", MAX_ID_LENGTH)
         _checked(what, check_text, self.currency, "currency", 3)
-        for name in ("name", "number", "holder_name"):
+        for name in ("name", "number", "holder_name", "bic"):
             _checked(what, check_text, getattr(self, name), name.replace("_", " "), MAX_NAME_LENGTH)
         if self.balance is not None:
             _checked(what, check_amount, self.balance, "balance")

@@ -342,6 +342,7 @@ class YodleeProvider(Provider):
             name=row.get("accountName") or row.get("nickname") or row.get("providerName") or "",
             currency=parse_currency(money["currency"]),
             number=row.get("accountNumber") or "",
+            number_masked=True,  # e.g. "xxxx4321": the full number needs an entitlement this connector does not ask
             balance=balance,
             holder_name=row.get("displayedName") or "",
         )

@@ -142,7 +142,8 @@ class OnlineLinkConnect(models.TransientModel):
         if self.phone_required:
             company._online_sync_set_phone(self.phone)
         consent, redirect_url = self.env["online.link.consent"]._begin(
-            institution.provider, company, institution=institution,
+            institution.provider, company, institution=institution, journal=self.journal_id,
+            first_sync_date=self.first_sync_date,
         )
         if isinstance(redirect_url, dict):  # the aggregator's widget, opened in the web client
             return redirect_url
@@ -156,8 +157,7 @@ class OnlineLinkConnect(models.TransientModel):
     def _prepare_account_step(self, link, accounts):
         """List ``accounts``; the journal the wizard was opened from gets the first one in its currency."""
         journal = self.journal_id
-        currency = journal.currency_id or journal.company_id.currency_id
-        for_journal = accounts.filtered(lambda account: account.currency_id == currency)[:1] if journal else None
+        for_journal = journal._online_sync_account_for(accounts) if journal else None
         lines = []
         for account in accounts:
             if account == for_journal:
@@ -204,6 +204,8 @@ class OnlineLinkConnect(models.TransientModel):
                 lambda line: line.action != "skip" and not line.online_account_id.journal_ids):
             if line.action == "existing" and not line.journal_id:
                 raise UserError(_("Choose the journal of %(account)s.", account=line.online_account_id.name))
+            if line.action == "existing":
+                line.journal_id._online_sync_check_connectable(self.link_id.company_id)
             line.online_account_id._link_to_journal(
                 line.journal_id if line.action == "existing" else None, self.first_sync_date,
             )

@@ -1,4 +1,5 @@
 import { registry } from "@web/core/registry";
+import { DIALOG_FOOTER, onlyPrimary, STATUSBAR } from "@account_online_synchronization/../tests/tours/primary_button";
 
 const tours = registry.category("web_tour.tours");
 const CARD = ".o_kanban_record:has(a[name=open_action]:contains('Tour Bank'))";
@@ -43,6 +44,7 @@ function searchBanks(text, expected, absent) {
 // The administrator connects the journal of a dashboard card to the sandbox bank, searching it first.
 tours.add("online_sync_connect_from_card", {
     steps: () => [
+        onlyPrimary(CARD, "Connect"),
         {
             content: "A bank journal without a connection offers Connect",
             trigger: `${CARD} button:contains('Connect')`,
@@ -52,6 +54,7 @@ tours.add("online_sync_connect_from_card", {
             content: "The dialog says which journal is connected",
             trigger: ".modal .alert-info:contains('Tour Bank')",
         },
+        onlyPrimary(DIALOG_FOOTER),
         {
             content: "Demo banks are listed before any search, badged by aggregator",
             trigger: `${RESULTS} tr.o_data_row td[name=provider]:contains('Sandbox')`,
@@ -77,6 +80,7 @@ tours.add("online_sync_connect_from_card", {
             content: "The journal of the card gets the account in its currency",
             trigger: ".modal div[name=account_line_ids] tr.o_data_row td[name=journal_id]:contains('Tour Bank')",
         },
+        onlyPrimary(DIALOG_FOOTER, "Link and Synchronize"),
         ...screenshot("link_accounts_step"),
         {
             content: "Link and synchronize",
@@ -90,6 +94,8 @@ tours.add("online_sync_connect_from_card", {
         {
             trigger: ".o_form_view div[name=account_ids] td:contains('Tour Bank')",
         },
+        onlyPrimary(STATUSBAR, "Fetch Transactions"),
+        ...screenshot("connection_connected"),
     ],
 });
 
@@ -132,6 +138,7 @@ tours.add("online_sync_accountant_card", {
             content: "Neither Connect nor Bank Setup",
             trigger: `${CARD}:not(:has(button:contains('Connect'))):not(:has(button:contains('Bank Setup')))`,
         },
+        onlyPrimary(CARD, "Transactions"),
     ],
 });
 
@@ -158,6 +165,7 @@ tours.add("online_sync_finish_abandoned", {
         {
             trigger: ".o_form_view .o_online_sync_no_account button[name=action_remove]",
         },
+        onlyPrimary(STATUSBAR, "Link Accounts"),
         ...screenshot("abandoned_connection_form"),
         {
             content: "Finish it: link its accounts",

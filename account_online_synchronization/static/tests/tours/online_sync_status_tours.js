@@ -2,6 +2,7 @@
 /* A failing bank as the accountant and the administrator see it, from the Accounting dashboard. */
 import { registry } from "@web/core/registry";
 import { stepUtils } from "@web_tour/tour_service/tour_utils";
+import { onlyPrimary, STATUSBAR } from "@account_online_synchronization/../tests/tours/primary_button";
 
 const tours = registry.category("web_tour.tours");
 const CARD = ".o_kanban_record:has(.o_online_sync_status)";
@@ -28,6 +29,7 @@ tours.add("online_sync_accountant_asks_administrator", {
             content: "The last successful synchronization stays next to the warning",
             trigger: `${CARD} .o_online_sync_last:contains("Last synchronization")`,
         },
+        onlyPrimary(CARD, "Synchronize Now"),
         screenshot("accountant_dashboard_consent_ended"),
         {
             content: "Synchronize Now",
@@ -52,6 +54,7 @@ tours.add("online_sync_accountant_asks_administrator", {
             content: "The accountant has no Reconnect button and is told of none",
             trigger: '.o_form_view:not(:has(button[name="action_reconnect"]))',
         },
+        onlyPrimary(STATUSBAR),
         {
             content: "One message in the chatter, with the reference shown on the form",
             trigger: '.o-mail-Message:contains("Ask an accounting administrator ("):contains("Status Admin")',
@@ -76,6 +79,7 @@ tours.add("online_sync_administrator_reconnects", {
             content: "The administrator is told which button to click",
             trigger: `${CARD} .o_online_sync_warning:contains("click Reconnect")`,
         },
+        onlyPrimary(CARD, "Synchronize Now"),
         screenshot("administrator_dashboard_consent_ended"),
         {
             content: "Open the connection",
@@ -86,6 +90,8 @@ tours.add("online_sync_administrator_reconnects", {
             content: "The consent shows as expired",
             trigger: '.o_field_widget[name="consent_status"]:contains("Expired")',
         },
+        onlyPrimary(STATUSBAR, "Reconnect"),
+        screenshot("administrator_connection_reconnect_next"),
         {
             content: "The administrator has an activity on the connection",
             trigger: '.o-mail-Activity:contains("Sandbox Bank: Your consent"):contains("for Status Admin")',
@@ -110,6 +116,7 @@ tours.add("online_sync_administrator_reconnects", {
         {
             trigger: '.o_form_view:not(:has(.o-mail-Activity)):not(:has(.o_online_link_problem:visible))',
         },
+        onlyPrimary(STATUSBAR, "Fetch Transactions"),
         screenshot("administrator_connection_reconnected"),
     ],
 });
@@ -139,6 +146,7 @@ tours.add("online_sync_bank_down_will_retry", {
         {
             trigger: '.o_online_link_problem:contains("will retry"):contains("Last successful synchronization")',
         },
+        onlyPrimary(STATUSBAR, "Fetch Transactions"),
         screenshot("accountant_connection_bank_down"),
     ],
 });
