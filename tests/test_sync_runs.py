@@ -152,6 +152,16 @@ class TestSyncRuns(OnlineSyncCase):
             self.cron(start + timedelta(hours=13 * run))
         self.assertEqual(len(self.alarms(link)), 2)
 
+    def test_a_renewed_consent_ends_the_streak_of_failed_runs(self):
+        with freeze_time(TODAY):
+            link = self.connect(first_sync_date=TODAY)
+        link.sandbox_scenario = "consent_expired"
+        self.cron(TODAY + timedelta(days=1))
+        self.assertEqual(link.unattended_failures, 1)
+        with freeze_time(TODAY + timedelta(days=1, hours=1)):
+            click(self.env, link.action_reconnect)
+        self.assertEqual((link.state, link.unattended_failures), ("connected", 0))
+
     def test_the_number_of_failed_runs_is_a_company_setting(self):
         self.company.online_sync_failure_alarm_runs = 1
         with freeze_time(TODAY):

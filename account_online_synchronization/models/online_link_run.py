@@ -68,6 +68,12 @@ class OnlineLink(models.Model):
             return "background", self.import_user_id.id
         return "user", self.env.uid
 
+    def _consent_renewed(self, mode):
+        """A renewed consent ends the streak of failed scheduled runs: the cause has been acted on."""
+        super()._consent_renewed(mode)
+        if self.unattended_failures or self.failure_alarm_sent:
+            self.sudo().write({"unattended_failures": 0, "failure_alarm_sent": False})
+
     def _count_scheduled_result(self, ok, unattended):
         """Count failed scheduled runs in a row; e-mail the managers once when they reach the company's limit."""
         if ok:
