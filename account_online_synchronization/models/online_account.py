@@ -161,7 +161,9 @@ class OnlineAccount(models.Model):
                 new = self._filter_new(chunk)
                 if new:
                     self._create_statement_lines(new, statements, sync_time)
-                    self._end_statements_on_bank_balances(book, statements)
+                    # The statements of earlier chunks were ended when those were committed.
+                    periods = {self.journal_id._online_sync_period(t.booking_date, sync_time)[2] for t in new}
+                    self._end_statements_on_bank_balances(book, {label: statements[label] for label in periods})
                 if not self.last_sync or chunk[-1].booking_date > self.last_sync:
                     self.last_sync = min(chunk[-1].booking_date, today)
             imported += len(new)
