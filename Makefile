@@ -1,7 +1,7 @@
 DB ?= online_sync_demo
 N ?= 1000
 
-.PHONY: demo test bench load
+.PHONY: demo test bench memory load
 
 demo:
 	bash scripts/demo.sh $(DB)
@@ -11,6 +11,9 @@ test:
 
 bench:
 	bash scripts/bench.sh $(N)
+
+memory:
+	bash scripts/memory.sh $(N)
 
 load: N = 500
 load:
