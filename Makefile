@@ -1,7 +1,7 @@
 DB ?= online_sync_demo
 N ?= 1000
 
-.PHONY: demo test bench load i18n screenshots
+.PHONY: demo test bench memory load i18n screenshots
 
 demo:
 	bash scripts/demo.sh $(DB)
@@ -14,6 +14,9 @@ screenshots:
 
 bench:
 	bash scripts/bench.sh $(N)
+
+memory:
+	bash scripts/memory.sh $(N)
 
 load: N = 500
 load:

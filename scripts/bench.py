@@ -88,7 +88,7 @@ def line_vals(env, transaction):
         "amount": float(transaction.amount),
         "partner_name": transaction.counterparty_name or False,
         "account_number": transaction.counterparty_account or False,
-        "transaction_details": json.loads(json.dumps(transaction.raw, default=str)),
+        "transaction_details": transaction.payload,
     }
     if transaction.foreign_currency and transaction.foreign_amount is not None:
         vals["foreign_currency_id"] = currency(env, transaction.foreign_currency).id

@@ -3,6 +3,7 @@
 The real Ponto connector (custom integration mode) reads a fake Ponto API serving data no
 aggregator documents: attributes of the wrong type, impossible dates, amounts a float would round.
 """
+import dataclasses
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
@@ -139,3 +140,14 @@ def test_transactions_refuse_wrong_types_and_sizes():
                          ({"booking_date": "2026-01-05"}, "booking date"), ({"status": "maybe"}, "unknown status")):
         with pytest.raises(MalformedResponse, match=text):
             Transaction(**dict(valid, **change))
+
+
+def test_the_raw_payload_is_kept_whole_as_json_text():
+    raw = {"amount": Decimal("-12.50"), "bookedAt": datetime(2026, 1, 5, 9, 30), "remittance": ["Loyer été", None],
+           "creditor": {"name": "Ünïcode & Co", "iban": "BE71096123456769"}}
+    transaction = Transaction(id="t-1", booking_date=date(2026, 1, 5), amount=Decimal("-12.50"), currency="EUR", raw=raw)
+    expected = {"amount": "-12.50", "bookedAt": "2026-01-05 09:30:00", "remittance": ["Loyer été", None],
+                "creditor": {"name": "Ünïcode & Co", "iban": "BE71096123456769"}}
+    assert transaction.payload == expected, "decimals and dates as their text, nothing else changed"
+    assert dataclasses.replace(transaction, status="pending").payload == expected
+    assert Transaction(id="t-2", booking_date=date(2026, 1, 5), amount=Decimal(1), currency="EUR").payload == {}

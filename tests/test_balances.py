@@ -17,7 +17,12 @@ from fakes.ponto import FakePonto
 from online_sync_case import TEST_PHONE, OnlineSyncCase, choose_bank, click
 from test_aggregators import FIRST_SYNC, AggregatorFlow
 
+from odoo.addons.account_online_synchronization.models import online_account
+from odoo.addons.account_online_synchronization.models.online_link import ImportPaused
 from odoo.addons.account_online_synchronization.providers.sandbox import OPENING_BALANCE, SandboxProvider
+
+#: Statement lines a chunk of the import creates in these tests: a month's statement takes several chunks.
+CHUNK_SIZE = 7
 
 
 def sandbox_balance_at(link, account, day, scenario="normal"):
@@ -125,6 +130,46 @@ class TestSandboxBalances(OnlineSyncCase):
         with freeze_time(date.today() + timedelta(days=9)):
             click(self.env, account.journal_id.manual_sync)
             self.assertAgreesWithBank(link, account)
+
+    def test_an_import_of_many_chunks_ends_every_statement_on_the_bank_balances(self):
+        """Each chunk ends the statements it filled; later chunks leave the earlier ones on the bank's balances."""
+        self.patch(online_account, "CHUNK_SIZE", CHUNK_SIZE)
+        link = self.connect(volume=3, first_sync_date=date.today() - timedelta(days=100))
+        account = self.account_of(link)
+        self.assertGreater(len(self.lines_of(account)), 10 * CHUNK_SIZE)
+        self.assertGreater(len(self.statements_of(account)), 3)
+        self.assertAgreesWithBank(link, account)
+
+    def test_an_import_stopped_after_some_chunks_leaves_statements_on_the_bank_balances(self):
+        """A background import out of time keeps statements that chain and end on the bank's balances."""
+        self.patch(online_account, "CHUNK_SIZE", CHUNK_SIZE)
+        checks = []
+
+        def out_of_time_after_ten_chunks(link):
+            checks.append(link)
+            if len(checks) == 10:
+                raise ImportPaused()
+        self.patch(type(self.env["online.link"]), "_check_import_time", out_of_time_after_ten_chunks)
+        wizard = self.env["online.link.connect"].create({"phone": TEST_PHONE})
+        choose_bank(wizard, "sandbox_bank").action_connect()
+        link = wizard.link_id
+        link._set_tokens(dict(link._get_tokens(), daily_volume=3))
+        for line in wizard.account_line_ids:
+            line.action = "new" if line.name == "Current Account" else "skip"
+        wizard.first_sync_date = date.today() - timedelta(days=100)
+        wizard.action_confirm()
+        self.env["online.link"]._cron_import_queued()
+        self.assertEqual(link.import_state, "running", "the import stopped midway")
+        account = self.account_of(link)
+        self.assertEqual(len(self.lines_of(account)), 10 * CHUNK_SIZE)
+        statements = self.statements_of(account)
+        self.assertGreater(len(statements), 1)
+        self.assertAlmostEqual(statements[0].balance_start, account.opening_balance, places=2)
+        for statement in statements:
+            self.assertAlmostEqual(statement.balance_end_real, sandbox_balance_at(link, account, statement.date),
+                                   places=2, msg=f"{statement.name} ends on the bank's balance of its last day")
+        self.assertTrue(all(statements.mapped("is_valid")), "each statement starts where the previous one ended")
+        self.assertTrue(all(statements[:-1].mapped("is_complete")), "only the statement being filled is incomplete")
 
     # 3. a difference is a finding ------------------------------------------------------
 

@@ -203,7 +203,7 @@ def test_known_transactions_are_mapped(provider, fake, tokens):
     assert out.counterparty_name == debit["creditor"]["name"]
     assert out.counterparty_account == debit["creditor_account"]["iban"]
     assert out.label == debit["remittance_information"][0]
-    served = dict(out.raw)
+    served = dict(out.payload)
     assert out.balance_after == Decimal(served.pop("balance_after_transaction")["amount"]), "the bank's running balance"
     assert served == debit
     credit = next(r for r in rows.values() if r["credit_debit_indicator"] == "CRDT")

@@ -174,8 +174,8 @@ def test_update_and_renew_keep_accounts_and_transactions(provider, fake, tokens,
     after = [t.id for t in all_transactions(provider, renewed, account_id)]
     # The bank's own ids survive; internalTransactionId is unique within one account id only, so the
     # rows that have nothing else come back under new ids (the synchronization recognises them).
-    internal_only = {t.id for t in all_transactions(provider, renewed, account_id) if t.raw.get(
-        "internalTransactionId") and not t.raw.get("transactionId") and not t.raw.get("entryReference")}
+    internal_only = {t.id for t in all_transactions(provider, renewed, account_id) if t.payload.get(
+        "internalTransactionId") and not t.payload.get("transactionId") and not t.payload.get("entryReference")}
     assert internal_only and not internal_only & set(before)
     assert [i for i in after if i not in internal_only] == [i for i in before if i in set(after) - internal_only]
     assert len(after) == len(before)
@@ -238,7 +238,7 @@ def test_known_transactions_are_mapped(provider, fake, tokens):
     assert credit.value_date == date.today() - timedelta(days=4)
     assert (credit.currency, credit.label) == ("EUR", "INV/2024/0117")
     assert (credit.counterparty_name, credit.counterparty_account) == ("Acme Trading SA", "BE71096123456769")
-    assert credit.raw["endToEndId"] == "ACME-PAY-88231"
+    assert credit.payload["endToEndId"] == "ACME-PAY-88231"
     debit = transactions[fake.known_foreign["transactionId"]]
     assert debit.amount == Decimal("-45.30")
     assert (debit.counterparty_name, debit.counterparty_account) == ("London Paper Ltd", "GB29NWBK60161331926819")
@@ -289,9 +289,9 @@ def test_rows_without_any_id_get_a_stable_content_id(provider, fake, tokens):
     twin = {"bookingDate": date.today().isoformat(), "transactionAmount": {"amount": "-2.50", "currency": "EUR"},
             "remittanceInformationUnstructured": "CARD COFFEE"}
     fake.banks[account_id]["booked"] += [dict(twin), dict(twin)]
-    first = [t.id for t in all_transactions(provider, tokens, account_id) if t.raw.get("bookingDate")
-             and "transactionId" not in t.raw and "entryReference" not in t.raw
-             and "internalTransactionId" not in t.raw]
+    first = [t.id for t in all_transactions(provider, tokens, account_id) if t.payload.get("bookingDate")
+             and "transactionId" not in t.payload and "entryReference" not in t.payload
+             and "internalTransactionId" not in t.payload]
     assert len(first) == len(set(first)) == 2
     again = [t.id for t in all_transactions(provider, tokens, account_id) if t.id in first]
     assert sorted(again) == sorted(first)

@@ -180,7 +180,7 @@ def test_known_transaction_is_mapped(fake, provider, tokens):
     assert transaction.label == source["remittanceInformation"]
     assert transaction.counterparty_name == (source["counterpartName"] or "")
     assert transaction.counterparty_account == (source["counterpartReference"] or "")
-    assert transaction.raw["id"] == transaction_id and transaction.raw["attributes"]["amount"] == "-45.3"
+    assert transaction.payload["id"] == transaction_id and transaction.payload["attributes"]["amount"] == "-45.3"
     history, _pages = all_transactions(provider, tokens, account_id, TODAY - timedelta(days=120))
     # A seeded payment received from Acme (the one added above may have drawn the same counterparty).
     credit = next(t for t in history

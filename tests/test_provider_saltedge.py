@@ -257,9 +257,9 @@ def test_known_transaction_is_mapped(provider, tokens, fake):
     assert known.label == "SEPA transfer Bureau Supplies NV Order 5531"
     assert known.counterparty_name == "Bureau Supplies NV"
     assert known.counterparty_account == "NL91ABNA0417164300"
-    assert known.is_posted and known.raw["extra"]["information"] == "Order 5531"
+    assert known.is_posted and known.payload["extra"]["information"] == "Order 5531"
     income = next(t for t in transactions if t.amount > 0 and t.counterparty_account)
-    assert income.counterparty_account == income.raw["extra"]["payer"]  # money in: the payer
+    assert income.counterparty_account == income.payload["extra"]["payer"]  # money in: the payer
     foreign = next(t for t in transactions if t.foreign_currency)
     assert (foreign.amount, foreign.foreign_amount, foreign.foreign_currency) == (
         Decimal("-85.10"), Decimal("-72.45"), "GBP")

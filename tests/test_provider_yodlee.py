@@ -194,7 +194,7 @@ def test_all_transactions_over_several_pages(fake, provider, tokens):
     assert len(ids) == len(set(ids)), "no transaction is returned twice"
     assert {t.id for t in transactions if t.is_posted} == set(fake.posted_ids(account_id))
     assert {t.id for t in transactions if not t.is_posted} == set(fake.pending_ids(account_id))
-    json.dumps([t.raw for t in transactions])
+    json.dumps([t.payload for t in transactions])
 
 
 def test_known_transaction_is_mapped(fake, provider, tokens):
@@ -204,7 +204,7 @@ def test_known_transaction_is_mapped(fake, provider, tokens):
     assert known.booking_date == date.today() - timedelta(days=10), "the posting date, not the transaction date"
     assert known.label == "FASTER PAYMENT ACME CORP INV 2024-117"
     assert known.counterparty_name == "Acme Corp"
-    debits = [t for t in transactions if t.raw["baseType"] == "DEBIT"]
+    debits = [t for t in transactions if t.payload["baseType"] == "DEBIT"]
     assert debits and all(t.amount < 0 for t in debits), "money out is negative"
 
 

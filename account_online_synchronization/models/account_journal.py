@@ -187,13 +187,16 @@ class AccountJournal(models.Model):
         ]).sorted("first_line_index")
         bank_ends = {statement: statement.balance_end_real for statement in chain}
         account = self.online_account_id
-        first_line = self.env["account.bank.statement.line"].search(
-            [("journal_id", "=", self.id)], order="internal_index", limit=1)
+        opening = account.opening_date and account.opening_balance
+        first_index = self.env["account.bank.statement.line"].search(
+            [("journal_id", "=", self.id)], order="internal_index", limit=1).internal_index
         for statement in chain:
             statement._compute_balance_start()
-            if account.opening_date and statement.first_line_index == first_line.internal_index:
-                statement.balance_start = account.opening_balance
+            if opening is not False and statement.first_line_index == first_index:
+                statement.balance_start = opening
             statement.balance_end_real = bank_ends[statement]
+            # Its balances are computed from its lines: one statement's lines in memory at a time.
+            self.env.invalidate_all()
 
     def _online_sync_open_statement(self, start, end):
         """The latest statement of this journal holding lines of the period, if any."""

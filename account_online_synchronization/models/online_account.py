@@ -1,4 +1,3 @@
-import json
 import logging
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
@@ -26,11 +25,6 @@ DEFAULT_HISTORY_DAYS = 90
 
 #: Context that skips what a bank import does not need: the "created" chatter message per entry.
 IMPORT_CONTEXT = {"mail_create_nolog": True, "mail_create_nosubscribe": True, "tracking_disable": True}
-
-
-def json_safe(value):
-    """``value`` as stored in a JSON field: decimals and dates as their text."""
-    return json.loads(json.dumps(value, default=str))
 
 
 def _is_exact(amount, decimal_places):
@@ -161,7 +155,9 @@ class OnlineAccount(models.Model):
                 new = self._filter_new(chunk)
                 if new:
                     self._create_statement_lines(new, statements, sync_time)
-                    self._end_statements_on_bank_balances(book, statements)
+                    # The statements of earlier chunks were ended when those were committed.
+                    periods = {self.journal_id._online_sync_period(t.booking_date, sync_time)[2] for t in new}
+                    self._end_statements_on_bank_balances(book, {label: statements[label] for label in periods})
                 if not self.last_sync or chunk[-1].booking_date > self.last_sync:
                     self.last_sync = min(chunk[-1].booking_date, today)
             imported += len(new)
@@ -404,7 +400,7 @@ class OnlineAccount(models.Model):
                 "partner_id": partners.get(sanitize_account_number(transaction.counterparty_account), False),
                 "online_transaction_identifier": transaction.id,
                 "online_account_id": self.id,
-                "transaction_details": json_safe(transaction.raw),
+                "transaction_details": transaction.payload,
             }
             foreign = foreign_currencies.get(transaction.foreign_currency)
             if foreign and foreign != currency and transaction.foreign_amount is not None:

@@ -163,6 +163,8 @@ class OnlineAccount(models.Model):
             if balance is not None and statement.currency_id.compare_amounts(statement.balance_end_real,
                                                                               float(balance)):
                 statement.balance_end_real = float(balance)
+                # Its completeness is checked against its lines: one statement's lines in memory at a time.
+                self.env.invalidate_all()
         if ending:
             journal._online_sync_chain_balances(ending)
 

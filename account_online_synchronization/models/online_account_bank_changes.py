@@ -3,7 +3,6 @@ from markupsafe import Markup
 from odoo import _, fields, models
 from odoo.exceptions import UserError
 
-from .online_account import json_safe
 
 
 class OnlineAccount(models.Model):
@@ -72,7 +71,7 @@ class OnlineAccount(models.Model):
                 "amount": float(transaction.amount),
                 "payment_ref": transaction.label or transaction.counterparty_name or "/",
                 "partner_name": transaction.counterparty_name or False,
-                "transaction_details": json_safe(transaction.raw),
+                "transaction_details": transaction.payload,
             }
             if line.is_reconciled:
                 kept |= line

@@ -1,4 +1,5 @@
 """Normalized data returned by every provider."""
+import json
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -95,9 +96,13 @@ class Account:
             _checked(what, check_amount, self.balance, "balance")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Transaction:
-    """A bank transaction; ``amount`` is positive when money comes in."""
+    """A bank transaction; ``amount`` is positive when money comes in.
+
+    A large import holds every transaction of its period: each one is kept
+    compact, without a ``__dict__``, and its raw payload as JSON text.
+    """
 
     id: str
     booking_date: date
@@ -112,7 +117,9 @@ class Transaction:
     foreign_currency: str = ""
     #: The booked balance right after this transaction, when the bank gives it.
     balance_after: Decimal | None = None
-    raw: dict = field(default_factory=dict, compare=False)
+    #: The aggregator's own record of the transaction: given as a dict, kept as compact JSON text
+    #: (decimals and dates as their text); ``payload`` reads it back.
+    raw: dict | str = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self):
         """Refuse values of the wrong type or size: they are never truncated or rounded."""
@@ -130,10 +137,18 @@ class Transaction:
                 raise MalformedResponse(f"{what}: the aggregator sent no valid {name.replace('_', ' ')}.")
         if self.status not in (POSTED, PENDING):
             raise MalformedResponse(f"{what}: unknown status {str(self.status)[:20]!r}.")
+        if not isinstance(self.raw, str):
+            object.__setattr__(self, "raw", json.dumps(
+                self.raw, default=str, ensure_ascii=False, separators=(",", ":")))
 
     @property
     def is_posted(self):
         return self.status == POSTED
+
+    @property
+    def payload(self):
+        """The aggregator's record as a dict, as stored in a JSON field."""
+        return json.loads(self.raw)
 
 
 @dataclass(frozen=True)
