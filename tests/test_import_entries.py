@@ -53,7 +53,8 @@ class TestImportEntries(OnlineSyncCase):
             vals_list = [{"journal_id": twin.id, **{field: self.value(line[field]) for field in LINE_FIELDS}}
                          for line in chunk]
             created = self.StatementLine.with_context(**online_account.IMPORT_CONTEXT).create(vals_list)
-            twin._online_sync_file_into_statements(created, statements, chunk[0].create_date)
+            twin._online_sync_chain_balances(
+                twin._online_sync_file_into_statements(created, statements, chunk[0].create_date))
             replayed |= created
         return journal, lines, twin, replayed
 

@@ -145,7 +145,8 @@ class AccountJournal(models.Model):
         return None, None, fields.Datetime.to_string(sync_time)[:16]
 
     def _online_sync_file_into_statements(self, lines, statements, sync_time):
-        """Put ``lines`` in the statement of their period, appending to the one already open.
+        """Put ``lines`` in the statement of their period, appending to the one already open; return these
+        statements, whose balances are then to be chained (``_online_sync_chain_balances``).
 
         ``statements`` maps period labels to statements created or found during
         the synchronization run started at ``sync_time``; it is updated in place.
@@ -170,7 +171,7 @@ class AccountJournal(models.Model):
                 })
             statements[label] = statement
             touched |= statement
-        self._online_sync_chain_balances(touched)
+        return touched
 
     def _online_sync_chain_balances(self, statements):
         """Recompute the starting balances of ``statements`` and of the later ones, oldest first.

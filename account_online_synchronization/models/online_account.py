@@ -154,10 +154,8 @@ class OnlineAccount(models.Model):
             with self.env.cr.savepoint():
                 new = self._filter_new(chunk)
                 if new:
-                    self._create_statement_lines(new, statements, sync_time)
-                    # The statements of earlier chunks were ended when those were committed.
-                    periods = {self.journal_id._online_sync_period(t.booking_date, sync_time)[2] for t in new}
-                    self._end_statements_on_bank_balances(book, {label: statements[label] for label in periods})
+                    filed = self._create_statement_lines(new, statements, sync_time)
+                    self._end_statements_on_bank_balances(book, filed)
                 if not self.last_sync or chunk[-1].booking_date > self.last_sync:
                     self.last_sync = min(chunk[-1].booking_date, today)
             imported += len(new)
@@ -380,7 +378,7 @@ class OnlineAccount(models.Model):
         return [t for t in transactions if t.id not in known]
 
     def _create_statement_lines(self, transactions, statements, sync_time):
-        """Create the statement lines of ``transactions`` and file them into statements.
+        """Create the statement lines of ``transactions``, file them into statements and return these.
 
         ``statements`` maps a period label to its statement for the run started at ``sync_time``.
         """
@@ -408,7 +406,7 @@ class OnlineAccount(models.Model):
             vals_list.append(vals)
         statement_lines = self.env["account.bank.statement.line"].with_context(**IMPORT_CONTEXT, **{BATCH_NUMBERING: True})
         lines = statement_lines.create(statement_lines._online_sync_complete_entries(vals_list))
-        journal._online_sync_file_into_statements(lines, statements, sync_time)
+        return journal._online_sync_file_into_statements(lines, statements, sync_time)
 
     def _get_currencies(self, codes):
         """Map ISO codes to currencies, activating the inactive ones; an unknown code stops the import."""

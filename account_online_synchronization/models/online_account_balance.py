@@ -129,7 +129,8 @@ class OnlineAccount(models.Model):
             book = account._bank_book(transactions, date_from)
             if first_import:
                 account._record_opening_balance(book, transactions, date_from)
-            account._end_statements_on_bank_balances(book, statements)
+            filed = account.env["account.bank.statement"].union(*statements.values())
+            account._end_statements_on_bank_balances(book, filed)
             account._check_balance_difference()
 
     def _bank_book(self, transactions, date_from):
@@ -151,12 +152,14 @@ class OnlineAccount(models.Model):
         self.sudo().write({"opening_balance": float(opening), "opening_date": day})
 
     def _end_statements_on_bank_balances(self, book, statements):
-        """End the statements filed by this run, and the journal's latest one, on the bank's balance of their
-        last day, then chain their starting balances."""
+        """End ``statements``, and the journal's latest one, on the bank's balance of their last day, then chain
+        their starting balances and those of the later statements.
+
+        Each chunk ends only the statements it filed lines into: the others keep their last day and balance.
+        """
         journal = self.journal_id
-        Statement = self.env["account.bank.statement"]
         self.env.flush_all()
-        ending = Statement.union(*statements.values()) | Statement.search(
+        ending = statements | self.env["account.bank.statement"].search(
             [("journal_id", "=", journal.id)], order="first_line_index desc", limit=1)
         for statement in ending.filtered("date"):
             balance = book.at(statement.date)
