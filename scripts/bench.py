@@ -10,6 +10,8 @@
 #            from a provider serving the same transactions (registered by this script only)
 #   naive    Odoo's account.bank.statement.line create, 500 lines a call, committed between calls
 # Every contender gets the transactions from memory: the sandbox bank computes them before the passes.
+# Each pass reports its wall time, the Odoo process's CPU time and the CPU time of the PostgreSQL
+# backends serving the database (read from /proc: the database server must run on this machine).
 # BENCH_TRACEMALLOC=1 also reports the Python allocation peak of each pass (slow).
 import json
 import math
@@ -184,20 +186,41 @@ def naive(env):
     return journal, run
 
 
+def database_cpu(env):
+    """CPU seconds used so far by each PostgreSQL backend serving this database, by process id.
+
+    The database server runs on this machine: its backends' CPU time is read from /proc.
+    """
+    env.cr.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
+    used = {}
+    for (pid,) in env.cr.fetchall():
+        try:
+            with open(f"/proc/{pid}/stat") as stat:
+                values = stat.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        # utime and stime, the 14th and 15th fields, in clock ticks.
+        used[pid] = (int(values[11]) + int(values[12])) / os.sysconf("SC_CLK_TCK")
+    return used
+
+
 def measure(env, run):
     if TRACE:
         tracemalloc.start()
     queries = env.cr.sql_log_count
+    database = database_cpu(env)
     start, cpu = time.perf_counter(), time.process_time()
     run()
     seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+    database = sum(used - database.get(pid, 0) for pid, used in database_cpu(env).items())
     queries = env.cr.sql_log_count - queries
     trace_peak = None
     if TRACE:
         trace_peak = tracemalloc.get_traced_memory()[1] / 1024 / 1024
         tracemalloc.stop()
     env.invalidate_all()
-    return {"seconds": seconds, "cpu": cpu, "queries": queries, "rss": peak_rss_mib(), "trace": trace_peak}
+    return {"seconds": seconds, "cpu": cpu, "database_cpu": database, "queries": queries, "rss": peak_rss_mib(),
+            "trace": trace_peak}
 
 
 def main(env):
