@@ -1,9 +1,12 @@
-from odoo import models
+from odoo import models, tools
 
 #: Context key under which a bank import's new entries are linked, numbered and posted together.
 BATCH_NUMBERING = "online_sync_batch_numbering"
 #: What Odoo's statement line creation writes on each new entry to link it to its line.
 LINK_VALUES = {"statement_line_id", "narration", "name"}
+#: The fields whose value is the entry's journal, on the entry, its journal items and its statement line.
+JOURNAL_FIELDS = (("account.move", "journal_id"), ("account.move.line", "journal_id"),
+                  ("account.bank.statement.line", "journal_id"))
 
 
 class AccountMove(models.Model):
@@ -19,7 +22,8 @@ class AccountMove(models.Model):
         if not self.env.context.get(BATCH_NUMBERING):
             return super()._post(soft)
         # What depends on the links written by ``_online_sync_link``, for the whole batch at once.
-        self.modified(["statement_line_id", "name"])
+        with self.env.protecting(self._online_sync_unchanged_by_link()):
+            self.modified(["statement_line_id", "name"])
         # The import gives each entry its "checked" flag at creation: posting sets it again, entry by entry.
         with self.env.protecting([self._fields["checked"]], self):
             return super()._post(soft)
@@ -40,6 +44,47 @@ class AccountMove(models.Model):
         fields = [self._fields[name] for name in (*LINK_VALUES, "is_manually_modified")]
         with self.env.protecting(fields, self):
             self.update({**vals, "is_manually_modified": True})
+
+    def _online_sync_unchanged_by_link(self):
+        """The fields of ``self``, their journal items and statement lines that their links cannot change.
+
+        Odoo recomputes an entry's journal from its statement line only when
+        the journal's type does not suit a bank entry; otherwise the journal
+        stays, and so does every field that depends on the link only through
+        the journal. Those fields, already computed at creation, are not
+        recomputed; everything else that depends on the link still is.
+        """
+        kept = self.filtered(lambda move: move.journal_id.type in move._get_valid_journal_types())
+        records = {
+            "account.move": kept,
+            "account.move.line": kept.line_ids,
+            "account.bank.statement.line": kept.statement_line_id,
+        }
+        return [(fields, records[model]) for model, fields in self._online_sync_journal_only_fields().items()]
+
+    @tools.ormcache()
+    def _online_sync_journal_only_fields(self):
+        """By model, the fields that depend on an entry's link to its statement line only through its journal."""
+        journal = {self.env[model]._fields[name] for model, name in JOURNAL_FIELDS}
+        link = {self._fields[name] for name in LINK_VALUES}
+        through_journal = self._online_sync_dependents(journal) - self._online_sync_dependents(link, journal) - link
+        by_model = {}
+        for field in through_journal:
+            by_model.setdefault(field.model_name, []).append(field)
+        return {model: fields for model, fields in by_model.items()
+                if model in ("account.move", "account.move.line", "account.bank.statement.line")}
+
+    def _online_sync_dependents(self, fields, stop=()):
+        """The fields that depend, directly or not, on ``fields``, without following what depends on ``stop``."""
+        triggers = self.pool._field_triggers
+        found, todo = set(), list(fields)
+        while todo:
+            for dependents in triggers.get(todo.pop(), {}).values():
+                for dependent in dependents:
+                    if dependent not in found and dependent not in stop:
+                        found.add(dependent)
+                        todo.append(dependent)
+        return found
 
     def _compute_name(self):
         """Number the new entries of a bank import in one pass.
