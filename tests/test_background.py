@@ -1,5 +1,6 @@
 """Clicks queue long imports for the background job, once; the user sees progress and a summary."""
 import json
+import time
 from datetime import date, timedelta
 from unittest.mock import patch
 
@@ -9,6 +10,9 @@ from odoo import fields
 from odoo.exceptions import AccessError
 from odoo.tests import new_test_user, tagged
 from odoo.tools import config
+
+from odoo.addons.account_online_synchronization.models import online_account
+from odoo.addons.account_online_synchronization.models.online_link_import import BACKGROUND_CHUNK_SIZE
 
 from online_sync_case import TEST_PHONE, OnlineSyncCase, bank_posted_ids, choose_bank, run_queued_imports
 from tour_case import SIGNAL, TourCase
@@ -168,6 +172,32 @@ class TestBackgroundImport(OnlineSyncCase):
             self.assertEqual(budget(), 150, "the limit of cron jobs when set")
         with patch.dict(config.options, {"limit_time_real_cron": 0, "limit_time_real": 0, "limit_time_cpu": 0}):
             self.assertIsNone(budget(), "no limit, no pause")
+
+    def test_chunks_grow_while_the_run_has_time_and_shrink_near_its_end(self):
+        """A run of the import job starts with a small chunk, then takes what fits in half the time left."""
+        link = self.env["online.link"]
+        self.assertEqual(link._chunk_size(), online_account.CHUNK_SIZE, "no time budget: the largest chunks")
+        soon = link.with_context(online_sync_deadline=time.monotonic() + 2)
+        self.assertEqual(soon._chunk_size(), BACKGROUND_CHUNK_SIZE, "the pace is not known yet")
+        self.assertEqual(soon._chunk_size(50, 0.05), online_account.CHUNK_SIZE, "1 s left at 1 ms a line: at most 500")
+        self.assertIn(soon._chunk_size(500, 5.0), (99, 100), "1 s left at 10 ms a line: 100 lines")
+        late = link.with_context(online_sync_deadline=time.monotonic() - 1)
+        self.assertEqual(late._chunk_size(500, 5.0), BACKGROUND_CHUNK_SIZE, "never below the first chunk's size")
+
+        self.patch(online_account, "CHUNK_SIZE", 100)
+        wizard = self.accounts_wizard(accounts=("Current Account",), days=90)
+        wizard.action_confirm()
+        with patch.dict(config.options, {"limit_time_real_cron": -1, "limit_time_real": 120, "limit_time_cpu": 60}):
+            self.run_queued_imports()
+        imported = len(self.lines_of(wizard.link_id.account_ids.filtered("journal_id")))
+        self.assertGreater(imported, BACKGROUND_CHUNK_SIZE + 200)
+        statuses = [payload["status"] for payload in self.bus_messages("account_online_synchronization/import_progress")
+                    if payload["link_id"] == wizard.link_id.id and payload["status"]]
+        counts = [int(status.split(", ")[1].split()[0].replace(",", "")) for status in statuses
+                  if "lines so far" in status]
+        first = BACKGROUND_CHUNK_SIZE
+        self.assertEqual([count for count in counts if count][:3], [first, first + 100, first + 200],
+                         "a small first chunk, then the largest while 30 s of budget are left")
 
     def test_only_the_user_who_started_the_import_gets_its_summary(self):
         manager = new_test_user(self.env, "summary_manager", groups="account.group_account_manager")

@@ -1,4 +1,5 @@
 import logging
+import time
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 
@@ -7,7 +8,7 @@ import psycopg2
 from odoo import _, api, fields, models
 from odoo.addons.base.models.res_bank import sanitize_account_number
 from odoo.exceptions import UserError
-from odoo.tools import SQL, split_every
+from odoo.tools import SQL
 
 from ..providers import MalformedResponse, ProviderError
 from ..providers.errors import UnexpectedError
@@ -149,7 +150,11 @@ class OnlineAccount(models.Model):
         analyze_at = CHUNK_SIZE
         # Known transactions are dropped up front: a re-synchronization of a long period commits no empty chunks.
         to_import = self._filter_new(posted)
-        for chunk in split_every(self.env.context.get("online_sync_chunk_size") or CHUNK_SIZE, to_import, list):
+        size, start = self.link_id._chunk_size(), 0
+        while start < len(to_import):
+            chunk = to_import[start:start + size]
+            start += len(chunk)
+            started = time.monotonic()
             # A database error leaves nothing of the chunk, and the transaction usable.
             with self.env.cr.savepoint():
                 new = self._filter_new(chunk)
@@ -167,6 +172,7 @@ class OnlineAccount(models.Model):
                 self._refresh_planner_statistics()
                 analyze_at *= 2
             self.link_id._check_import_time()
+            size = self.link_id._chunk_size(len(chunk), time.monotonic() - started)
         self._apply_bank_changes(changes, posted)
         self.write({
             "last_sync": today,

@@ -23,7 +23,8 @@ PROGRESS_NOTIFICATION = "account_online_synchronization/import_progress"
 INLINE_MAX_LINES = 100
 #: Days of history from which the daily number of new lines of an account is estimated.
 RATE_DAYS = 30
-#: Lines committed at a time by a background import: a run that is out of time stops after such a chunk.
+#: Lines of the first chunk of a run of the import job, which has a time budget: a run that is out of time
+#: stops after a chunk, and later chunks are sized from the pace of the previous one.
 BACKGROUND_CHUNK_SIZE = 50
 #: Share of Odoo's real-time limit of a cron job that one run of the import job uses. A cron worker's limit
 #: also counts its wait before the job, up to about a minute when the clock rather than a trigger wakes it.
@@ -199,6 +200,25 @@ class OnlineLink(models.Model):
         budgets = [limit * share for limit, share in limits if limit and limit > 0]
         return min(budgets, default=None)
 
+    def _chunk_size(self, lines=0, seconds=0.0):
+        """How many lines the next chunk of an import takes, after a chunk of ``lines`` took ``seconds``.
+
+        Without a time budget, the largest chunks, which cost the least per
+        line. Within a run of the import job, the first chunk is small; each
+        next one takes the lines that fit in half the time left at the pace
+        of the previous one, between that size and the largest, so that a
+        run ends near its budget without ever overrunning it by much.
+        """
+        largest = online_account.CHUNK_SIZE
+        deadline = self.env.context.get("online_sync_deadline")
+        if not deadline:
+            return largest
+        smallest = min(BACKGROUND_CHUNK_SIZE, largest)
+        if not lines or seconds <= 0:
+            return smallest
+        fitting = (deadline - time.monotonic()) / 2 * lines / seconds
+        return max(smallest, min(largest, int(fitting)))
+
     def _check_import_time(self):
         """Raise ImportPaused when the run of the import job is out of time (called after a committed chunk)."""
         deadline = self.env.context.get("online_sync_deadline")
@@ -219,7 +239,6 @@ class OnlineLink(models.Model):
             if self.company_id.online_sync_blocked:
                 self.company_id._online_sync_check_not_blocked()
             link = self.with_context(
-                online_sync_chunk_size=min(BACKGROUND_CHUNK_SIZE, online_account.CHUNK_SIZE),
                 online_sync_resumed=resumed,
                 # The user who clicked is present for this import: the bank need not count it as unattended.
                 online_sync_present_user=self._decrypt(self.sudo().import_psu_encrypted),
