@@ -5,9 +5,14 @@ import pytest
 
 import odoo
 from odoo import SUPERUSER_ID, api
+from odoo.tests import common
 from odoo.tests.common import get_db_name
 
 from committed_data import create_company, remove_links
+
+# Chromium may take more than Odoo's 10 s to open its debugging port on a busy machine: wait up to 60 s.
+common.CHECK_BROWSER_ITERATIONS = 600
+common.BROWSER_WAIT = common.CHECK_BROWSER_SLEEP * common.CHECK_BROWSER_ITERATIONS
 
 
 @pytest.fixture
