@@ -60,7 +60,8 @@ class AccountMove(models.Model):
             "account.move.line": kept.line_ids,
             "account.bank.statement.line": kept.statement_line_id,
         }
-        return [(fields, records[model]) for model, fields in self._online_sync_journal_only_fields().items()]
+        return [(fields, records[model]) for model, fields in self._online_sync_journal_only_fields().items()
+                if model in records]
 
     @tools.ormcache()
     def _online_sync_journal_only_fields(self):
@@ -70,9 +71,8 @@ class AccountMove(models.Model):
         through_journal = self._online_sync_dependents(journal) - self._online_sync_dependents(link, journal) - link
         by_model = {}
         for field in through_journal:
-            by_model.setdefault(field.model_name, []).append(field)
-        return {model: fields for model, fields in by_model.items()
-                if model in ("account.move", "account.move.line", "account.bank.statement.line")}
+            by_model.setdefault(field.model_name, set()).add(field)
+        return {model: frozenset(fields) for model, fields in by_model.items()}
 
     def _online_sync_dependents(self, fields, stop=()):
         """The fields that depend, directly or not, on ``fields``, without following what depends on ``stop``."""
