@@ -71,6 +71,7 @@ class Probe:
         self.env, self.journal = env, journal
         self.samples = []
         self.snapshots = []
+        self.started = time.perf_counter()
         link_model = type(env["online.link"])
         import_progress = link_model._import_progress
         probe = self
@@ -90,7 +91,8 @@ class Probe:
         if self.samples and lines == self.samples[-1][0]:
             return
         self.samples.append((lines, rss_mib(), peak_rss_mib()))
-        out(f"  {lines:>7} lines  RSS {rss_mib():7.1f} MiB  peak {peak_rss_mib():7.1f} MiB")
+        out(f"  {lines:>7} lines  {time.perf_counter() - self.started:8.1f} s  RSS {rss_mib():7.1f} MiB  "
+            f"peak {peak_rss_mib():7.1f} MiB")
         if TRACE and (not self.snapshots or lines >= len(self.snapshots) * N / 4):
             self.snapshots.append((lines, tracemalloc.take_snapshot()))
             if len(self.snapshots) > 1:

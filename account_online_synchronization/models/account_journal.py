@@ -192,12 +192,31 @@ class AccountJournal(models.Model):
         first_index = self.env["account.bank.statement.line"].search(
             [("journal_id", "=", self.id)], order="internal_index", limit=1).internal_index
         for statement in chain:
-            statement._compute_balance_start()
             if opening is not False and statement.first_line_index == first_index:
                 statement.balance_start = opening
+            else:
+                statement.balance_start = self._online_sync_balance_before(statement)
             statement.balance_end_real = bank_ends[statement]
             # Its balances are computed from its lines: one statement's lines in memory at a time.
             self.env.invalidate_all()
+
+    def _online_sync_balance_before(self, statement):
+        """The starting balance Odoo computes for ``statement``: the previous statement's ending balance plus
+        the posted lines between the two.
+
+        Odoo's own computation also compares each line of the previous
+        statement with each line of this one, for lines moved between them in
+        memory; once written, a line is in one statement only, and that
+        comparison, which grows with the product of their sizes, finds nothing.
+        """
+        domain = [("journal_id", "=", self.id), ("state", "=", "posted"),
+                  ("internal_index", "<", statement.first_line_index)]
+        lines = self.env["account.bank.statement.line"]
+        previous = lines.search([*domain, ("statement_id", "!=", False)], order="internal_index desc", limit=1)
+        if previous:
+            domain.append(("internal_index", ">", previous.internal_index))
+        [(between,)] = lines._read_group(domain, aggregates=["amount:sum"])
+        return previous.statement_id.balance_end_real + (between or 0.0)
 
     def _online_sync_open_statement(self, start, end):
         """The latest statement of this journal holding lines of the period, if any."""
