@@ -9,6 +9,7 @@ from decimal import Decimal
 
 from freezegun import freeze_time
 
+from odoo import Command
 from odoo.exceptions import UserError
 from odoo.tests import HttpCase, tagged
 
@@ -101,14 +102,18 @@ class TestSandboxBalances(OnlineSyncCase):
         })
         manual = self.StatementLine.create({"journal_id": journal.id, "date": date.today() - timedelta(days=60),
                                             "payment_ref": "Entered by hand", "amount": 100.0})
+        self.env["account.bank.statement"].create({"name": "Old statement", "line_ids": [Command.set(manual.ids)]})
+        unfiled = self.StatementLine.create({"journal_id": journal.id, "date": date.today() - timedelta(days=30),
+                                             "payment_ref": "In no statement", "amount": 25.0})
         account._link_to_journal(journal, date.today() - timedelta(days=20))
         click(self.env, link.action_fetch_transactions)
-        self.assertTrue(manual.exists())
+        self.assertTrue(manual.exists() and unfiled.exists())
         self.assertFalse(account.opening_date, "no opening balance over the journal's own history")
         imported = sum(self.lines_of(account).mapped("amount"))
-        self.assertAlmostEqual(account.journal_balance, 100.0 + imported, places=2)
-        first = self.statements_of(account)[:1]
-        self.assertAlmostEqual(first.balance_start, 100.0, places=2, msg="it continues from the journal's balance")
+        self.assertAlmostEqual(account.journal_balance, 125.0 + imported, places=2)
+        first = self.statements_of(account).filtered(lambda statement: statement.line_ids.online_account_id)[:1]
+        self.assertAlmostEqual(first.balance_start, 125.0, places=2,
+                               msg="it continues from the last statement and the lines entered after it")
         self.assertTrue(account.balance_finding, "the history the journal lacks is a finding")
         self.assertEqual(account.balance_difference_since, min(first.line_ids.mapped("date")))
 
