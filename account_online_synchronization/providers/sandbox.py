@@ -2,9 +2,10 @@
 
 Every account's history is generated from a seed made of the account id and
 the day, so the same question always gets the same answer. Transactions of the
-last two days are partly pending; they come back posted, with the same id,
-once the bank's clock has moved on. ``config['scenario']`` switches the bank
-into a failure mode to show how the synchronization reacts.
+last two days are partly pending (today always has one); they come back
+posted, with the same id, once the bank's clock has moved on.
+``config['scenario']`` switches the bank into a failure mode to show how the
+synchronization reacts.
 
 The bank keeps its books: an account opens with ``OPENING_BALANCE`` when its
 history starts, its booked balance is that plus every posted transaction, and
@@ -311,7 +312,10 @@ class SandboxProvider(Provider):
         # ``pending_days`` lets a demo show a bank that books some transactions weeks late.
         pending_from = date.today() - timedelta(days=int(tokens.get("pending_days") or PENDING_DAYS) - 1)
         transactions = []
-        for index in range(rng.randint(0, 2 * volume)):
+        count = rng.randint(0, 2 * volume)
+        if day == date.today():
+            count = max(count, 1)  # a pending transaction is always there to show
+        for index in range(count):
             name, country, label, sign, low, high, foreign = rng.choice(COUNTERPARTIES)
             amount = (Decimal(rng.randint(low * 100, high * 100)) * CENT) * sign
             reference = f"{day:%Y%m}-{rng.randint(1, 9999):04d}"
