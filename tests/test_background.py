@@ -185,7 +185,9 @@ class TestBackgroundImport(OnlineSyncCase):
         self.assertEqual(late._chunk_size(500, 5.0), BACKGROUND_CHUNK_SIZE, "never below the first chunk's size")
 
         self.patch(online_account, "CHUNK_SIZE", 100)
-        wizard = self.accounts_wizard(accounts=("Current Account",), days=90)
+        wizard = self.accounts_wizard(accounts=("Current Account",))
+        tokens = wizard.link_id._get_tokens()
+        wizard.link_id._set_tokens(dict(tokens, daily_volume=8))  # 480 lines on average, never near 250
         wizard.action_confirm()
         with patch.dict(config.options, {"limit_time_real_cron": -1, "limit_time_real": 120, "limit_time_cpu": 60}):
             self.run_queued_imports()
