@@ -7,6 +7,8 @@ LINK_VALUES = {"statement_line_id", "narration", "name"}
 #: The fields whose value is the entry's journal, on the entry, its journal items and its statement line.
 JOURNAL_FIELDS = (("account.move", "journal_id"), ("account.move.line", "journal_id"),
                   ("account.bank.statement.line", "journal_id"))
+#: The fields Odoo computes from the entry's currency on invoices only, which a bank entry never is.
+INVOICE_CURRENCY_FIELDS = (("account.move.line", "currency_id"), ("account.move", "invoice_currency_rate"))
 
 
 class AccountMove(models.Model):
@@ -50,27 +52,33 @@ class AccountMove(models.Model):
 
         Odoo recomputes an entry's journal from its statement line only when
         the journal's type does not suit a bank entry; otherwise the journal
-        stays, and so does every field that depends on the link only through
-        the journal. Those fields, already computed at creation, are not
-        recomputed; everything else that depends on the link still is.
+        stays. The journal items' currencies and the entry's invoice rate stay
+        too: Odoo derives them from the entry's currency, which the link may
+        change, on invoices only. Every field that depends on the link only
+        through these, already computed at creation, is not recomputed;
+        everything else that depends on the link still is.
         """
-        kept = self.filtered(lambda move: move.journal_id.type in move._get_valid_journal_types())
+        kept = self.filtered(lambda move: move.journal_id.type in move._get_valid_journal_types()
+                             and not move.is_invoice(include_receipts=True))
         records = {
             "account.move": kept,
             "account.move.line": kept.line_ids,
             "account.bank.statement.line": kept.statement_line_id,
         }
-        return [(fields, records[model]) for model, fields in self._online_sync_journal_only_fields().items()
+        return [(fields, records[model]) for model, fields in self._online_sync_fields_kept_by_link().items()
                 if model in records]
 
     @tools.ormcache()
-    def _online_sync_journal_only_fields(self):
-        """By model, the fields that depend on an entry's link to its statement line only through its journal."""
-        journal = {self.env[model]._fields[name] for model, name in JOURNAL_FIELDS}
+    def _online_sync_fields_kept_by_link(self):
+        """By model, the fields that depend on an entry's link to its statement line only through its journal or
+        the fields of invoices' currency, and these fields of invoices' currency."""
+        invoice_currency = {self.env[model]._fields[name] for model, name in INVOICE_CURRENCY_FIELDS}
+        unchanged = {self.env[model]._fields[name] for model, name in JOURNAL_FIELDS} | invoice_currency
         link = {self._fields[name] for name in LINK_VALUES}
-        through_journal = self._online_sync_dependents(journal) - self._online_sync_dependents(link, journal) - link
+        kept = ((self._online_sync_dependents(unchanged) | invoice_currency)
+                - self._online_sync_dependents(link, unchanged) - link)
         by_model = {}
-        for field in through_journal:
+        for field in kept:
             by_model.setdefault(field.model_name, set()).add(field)
         return {model: frozenset(fields) for model, fields in by_model.items()}
 
