@@ -4,6 +4,8 @@ from odoo import models, tools
 BATCH_NUMBERING = "online_sync_batch_numbering"
 #: What Odoo's statement line creation writes on each new entry to link it to its line.
 LINK_VALUES = {"statement_line_id", "narration", "name"}
+#: What Odoo's entry creation writes on the entries it just created.
+CREATED_VALUES = {"is_manually_modified": False}
 #: The fields whose value is the entry's journal, on the entry, its journal items and its statement line.
 JOURNAL_FIELDS = (("account.move", "journal_id"), ("account.move.line", "journal_id"),
                   ("account.bank.statement.line", "journal_id"))
@@ -15,9 +17,13 @@ class AccountMove(models.Model):
     _inherit = "account.move"
 
     def write(self, vals):
-        if self.env.context.get(BATCH_NUMBERING) and vals.keys() == LINK_VALUES and self._online_sync_is_new_link(vals):
-            self._online_sync_link(vals)
-            return True
+        if self.env.context.get(BATCH_NUMBERING):
+            if vals == CREATED_VALUES and self._online_sync_are_unlinked_drafts():
+                self._online_sync_set_as_computed(vals)
+                return True
+            if vals.keys() == LINK_VALUES and self._online_sync_is_new_link(vals):
+                self._online_sync_set_as_computed({**vals, "is_manually_modified": True})
+                return True
         return super().write(vals)
 
     def _post(self, soft=True):
@@ -30,22 +36,25 @@ class AccountMove(models.Model):
         with self.env.protecting([self._fields["checked"]], self):
             return super()._post(soft)
 
+    def _online_sync_are_unlinked_drafts(self):
+        """Whether ``self`` are draft entries not linked to a statement line yet, as a bank import creates them."""
+        return all(move.state == "draft" and not move.statement_line_id for move in self)
+
     def _online_sync_is_new_link(self, vals):
         """Whether ``vals`` is the link Odoo writes on the draft entry its new statement line was just created with."""
-        return (len(self) == 1 and self.state == "draft" and not self.statement_line_id and not vals["name"]
+        return (len(self) == 1 and self._online_sync_are_unlinked_drafts() and not vals["name"]
                 and self.env["account.bank.statement.line"].browse(vals["statement_line_id"]).move_id == self)
 
-    def _online_sync_link(self, vals):
-        """Write the link to the statement line on the new entry alone, as a computation does.
+    def _online_sync_set_as_computed(self, vals):
+        """Write ``vals`` on new entries as a computation does.
 
-        Odoo's ``write`` would run, entry by entry, the checks and the
-        synchronization of a user's edit; none applies to a draft entry nothing
+        Odoo's ``write`` would run, on each such write, the checks and the
+        synchronization of a user's edit; none applies to draft entries nothing
         else refers to yet. Posting, which follows at once for the whole batch,
         recomputes what depends on the link, then checks the entries.
         """
-        fields = [self._fields[name] for name in (*LINK_VALUES, "is_manually_modified")]
-        with self.env.protecting(fields, self):
-            self.update({**vals, "is_manually_modified": True})
+        with self.env.protecting([self._fields[name] for name in vals], self):
+            self.update(vals)
 
     def _online_sync_unchanged_by_link(self):
         """The fields of ``self``, their journal items and statement lines that their links cannot change.
