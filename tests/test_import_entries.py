@@ -103,6 +103,7 @@ class TestImportEntries(OnlineSyncCase):
         self.assertSameStored(lines.move_id.line_ids, replayed.move_id.line_ids, journal, twin)
         self.assertSameStored(lines, replayed, journal, twin)
         statements = lines.statement_id.sorted("first_line_index")
+        self.assertTotalsAsOdooComputes(statements)
         twin_statements = replayed.statement_id.sorted("first_line_index")
         # The synchronized journal's balances are the bank's (opening balance included): compare what each
         # statement holds.
@@ -113,6 +114,16 @@ class TestImportEntries(OnlineSyncCase):
         numbers = lines.move_id.sorted(lambda m: (m.date, m.id)).mapped("name")
         self.assertEqual(len(set(numbers)), len(numbers))
         self.assertTrue(numbers[0].endswith("/2025/00001"), numbers[0])
+
+    def assertTotalsAsOdooComputes(self, statements):
+        """Each statement's first line, last day, ending balance and completeness are what Odoo's own
+        computations give from its lines (the import computes them with aggregates)."""
+        names = ("first_line_index", "date", "balance_start", "balance_end", "balance_end_real", "is_complete")
+        statements.invalidate_recordset()
+        stored = [[statement[name] for name in names] for statement in statements]
+        for name in ("first_line_index", "date", "balance_end", "is_complete"):
+            self.env.add_to_compute(statements._fields[name], statements)
+        self.assertEqual(stored, [[statement[name] for name in names] for statement in statements])
 
     def assertSameStored(self, records, twins, journal, twin):
         """Every stored value Odoo gives ``records`` is that of its twin, journal codes aside."""

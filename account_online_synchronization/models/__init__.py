@@ -16,6 +16,7 @@ from . import online_account_journal_bank
 from . import online_account_balance
 from . import account_journal
 from . import account_journal_balance
+from . import account_bank_statement
 from . import account_bank_statement_line
 from . import account_move
 from . import ir_http

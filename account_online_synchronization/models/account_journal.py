@@ -161,7 +161,7 @@ class AccountJournal(models.Model):
         for (start, end, label), period_lines in sorted(by_period.items(), key=lambda item: item[1][0].date):
             statement = statements.get(label) or self._online_sync_open_statement(start, end)
             if statement:
-                period_lines.statement_id = statement
+                statement._online_sync_file_lines(period_lines)
             else:
                 statement = self.env["account.bank.statement"].create({
                     "name": _("%(journal)s Statement %(period)s", journal=self.code, period=label),
@@ -193,12 +193,10 @@ class AccountJournal(models.Model):
             [("journal_id", "=", self.id)], order="internal_index", limit=1).internal_index
         for statement in chain:
             if opening is not False and statement.first_line_index == first_index:
-                statement.balance_start = opening
+                balance_start = opening
             else:
-                statement.balance_start = self._online_sync_balance_before(statement)
-            statement.balance_end_real = bank_ends[statement]
-            # Its balances are computed from its lines: one statement's lines in memory at a time.
-            self.env.invalidate_all()
+                balance_start = self._online_sync_balance_before(statement)
+            statement._online_sync_write({"balance_start": balance_start, "balance_end_real": bank_ends[statement]})
 
     def _online_sync_balance_before(self, statement):
         """The starting balance Odoo computes for ``statement``: the previous statement's ending balance plus

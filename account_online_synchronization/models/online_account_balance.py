@@ -165,9 +165,7 @@ class OnlineAccount(models.Model):
             balance = book.at(statement.date)
             if balance is not None and statement.currency_id.compare_amounts(statement.balance_end_real,
                                                                               float(balance)):
-                statement.balance_end_real = float(balance)
-                # Its completeness is checked against its lines: one statement's lines in memory at a time.
-                self.env.invalidate_all()
+                statement._online_sync_write({"balance_end_real": float(balance)})
         if ending:
             journal._online_sync_chain_balances(ending)
 
