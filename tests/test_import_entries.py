@@ -124,6 +124,8 @@ class TestImportEntries(OnlineSyncCase):
         for name in ("first_line_index", "date", "balance_end", "is_complete"):
             self.env.add_to_compute(statements._fields[name], statements)
         self.assertEqual(stored, [[statement[name] for name in names] for statement in statements])
+        self.assertTrue(all(statements.mapped("is_complete")), "every statement ends on the bank's balance, "
+                        "across the new year too")
 
     def assertSameStored(self, records, twins, journal, twin):
         """Every stored value Odoo gives ``records`` is that of its twin, journal codes aside."""

@@ -265,7 +265,7 @@ class SandboxProvider(Provider):
 
     def _booked_before(self, tokens, account_id, currency, day):
         """The booked balance at the start of ``day``: opening balance plus every earlier posted transaction."""
-        total, current = OPENING_BALANCE, self._history_start()
+        total, current = OPENING_BALANCE, self._history_start(tokens)
         while current < day:
             key = (account_id, current)
             if key not in self._day_totals:
@@ -301,11 +301,14 @@ class SandboxProvider(Provider):
                      if not t.is_posted), None)
 
     @staticmethod
-    def _history_start():
-        return date.today().replace(month=1, day=1) - timedelta(days=365)
+    def _history_start(tokens):
+        """The first day of the accounts' history: a year before the first of January of the year the connection
+        was opened, fixed for the connection so that its balances do not move when a new year starts."""
+        opened_on = date.fromisoformat(tokens.get("opened_on") or date.today().isoformat())
+        return opened_on.replace(month=1, day=1) - timedelta(days=365)
 
     def _day_transactions(self, tokens, account_id, currency, day):
-        if day < self._history_start():
+        if day < self._history_start(tokens):
             return []
         rng = random.Random(f"{account_id}:{day.isoformat()}")
         volume = int(tokens.get("daily_volume") or 3)
