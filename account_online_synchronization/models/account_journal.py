@@ -3,6 +3,7 @@ from datetime import timedelta
 
 from odoo import Command, _, api, fields, models
 from odoo.exceptions import UserError
+from odoo.tools import SQL
 
 
 #: Set by linking an online account (Add a Bank Account, Fetch Accounts), never directly.
@@ -189,10 +190,8 @@ class AccountJournal(models.Model):
         bank_ends = {statement: statement.balance_end_real for statement in chain}
         account = self.online_account_id
         opening = account.opening_date and account.opening_balance
-        first_index = self.env["account.bank.statement.line"].search(
-            [("journal_id", "=", self.id)], order="internal_index", limit=1).internal_index
         for statement in chain:
-            if opening is not False and statement.first_line_index == first_index:
+            if opening is not False and not self._online_sync_line_before(statement.first_line_index):
                 balance_start = opening
             else:
                 balance_start = self._online_sync_balance_before(statement)
@@ -207,14 +206,38 @@ class AccountJournal(models.Model):
         memory; once written, a line is in one statement only, and that
         comparison, which grows with the product of their sizes, finds nothing.
         """
+        lines = self.env["account.bank.statement.line"]
         domain = [("journal_id", "=", self.id), ("state", "=", "posted"),
                   ("internal_index", "<", statement.first_line_index)]
-        lines = self.env["account.bank.statement.line"]
-        previous = lines.search([*domain, ("statement_id", "!=", False)], order="internal_index desc", limit=1)
+        previous = lines.browse(self._online_sync_line_before(statement.first_line_index, in_posted_statement=True))
         if previous:
             domain.append(("internal_index", ">", previous.internal_index))
         [(between,)] = lines._read_group(domain, aggregates=["amount:sum"])
         return previous.statement_id.balance_end_real + (between or 0.0)
+
+    def _online_sync_line_before(self, index, in_posted_statement=False):
+        """The id of the journal's last statement line before ``index`` (posted and in a statement if asked), or None.
+
+        Odoo's ORM filters a line's journal through its entry; read on the
+        line's own journal and company, Odoo's index on these and the line
+        index finds it at once in a journal of any size.
+        """
+        lines = self.env["account.bank.statement.line"]
+        lines.flush_model(["journal_id", "company_id", "internal_index", "statement_id", "move_id"])
+        self.env["account.move"].flush_model(["state"])
+        condition = SQL("AND line.statement_id IS NOT NULL AND move.state = 'posted'") if in_posted_statement else SQL()
+        found = []
+        # One ordered index scan per company: the journal's company and its branches.
+        for company_id in self.env["res.company"].search([("id", "child_of", self.company_id.id)]).ids:
+            self.env.cr.execute(SQL(
+                """SELECT line.internal_index, line.id FROM account_bank_statement_line line
+                     JOIN account_move move ON move.id = line.move_id
+                    WHERE line.journal_id = %s AND line.company_id = %s AND line.internal_index < %s %s
+                    ORDER BY line.internal_index DESC LIMIT 1""",
+                self.id, company_id, index, condition,
+            ))
+            found += self.env.cr.fetchall()
+        return max(found)[1] if found else None
 
     def _online_sync_open_statement(self, start, end):
         """The latest statement of this journal holding lines of the period, if any."""
