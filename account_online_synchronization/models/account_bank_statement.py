@@ -1,3 +1,5 @@
+from contextlib import contextmanager
+
 from odoo import models
 
 #: What Odoo computes from every line of a statement, each time one of them changes.
@@ -16,15 +18,20 @@ class AccountBankStatement(models.Model):
         statement that may hold thousands: the same values come from three
         indexed queries instead.
         """
-        with self.env.protecting([self._fields[name] for name in LINE_TOTALS], self):
+        with self._online_sync_totals_from_aggregates():
             self.write(vals)
-            self._online_sync_set_line_totals()
 
     def _online_sync_file_lines(self, lines):
         """Put ``lines`` into this statement, as writing their ``statement_id`` does."""
         self.ensure_one()
-        with self.env.protecting([self._fields[name] for name in LINE_TOTALS], self):
+        with self._online_sync_totals_from_aggregates():
             lines.statement_id = self
+
+    @contextmanager
+    def _online_sync_totals_from_aggregates(self):
+        """Keep Odoo from computing these statements' totals from their lines in the block; set them after."""
+        with self.env.protecting([self._fields[name] for name in LINE_TOTALS], self):
+            yield
             self._online_sync_set_line_totals()
 
     def _online_sync_set_line_totals(self):
